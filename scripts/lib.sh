@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Shared helpers for mapdrv's scripts. Source it; do not run it.
+#
+# Everything that is expensive to produce (toolchain extras, kernel source,
+# kernel builds) lives in $MAPDRV_CACHE, outside the clone, so that a fresh
+# clone on a machine that already built mapdrv reuses it.
+
+set -euo pipefail
+
+MAPDRV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MAPDRV_CACHE="${MAPDRV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mapdrv}"
+# Kernel series this project targets; the Debian package name follows it.
+MAPDRV_KSERIES="${MAPDRV_KSERIES:-7.2}"
+# Build products of this clone (module, tool, initramfs) go here.
+MAPDRV_OUT="${MAPDRV_OUT:-$MAPDRV_ROOT/build}"
+
+# phase MESSAGE: one progress line, so long steps never run in silence.
+phase() { printf '\033[1m==> mapdrv: %s\033[0m\n' "$*" >&2; }
+info() { printf 'mapdrv: %s\n' "$*" >&2; }
+die() { printf 'mapdrv: error: %s\n' "$*" >&2; exit 1; }
+
+# version_ge A B: true when dotted version A >= B.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+# The toolchain environment written by scripts/setup-toolchain.
+toolchain_env() { echo "$MAPDRV_CACHE/toolchain.env"; }
+
+# load_toolchain: import LLVM_SUFFIX, MAPDRV_RUSTC, MAPDRV_BINDGEN, ... and
+# define KMAKE_ARGS, the variables every kernel make call needs.
+load_toolchain() {
+	local env
+	env="$(toolchain_env)"
+	[ -f "$env" ] || "$MAPDRV_ROOT/scripts/setup-toolchain"
+	# shellcheck disable=SC1090
+	. "$env"
+	export LIBCLANG_PATH="$MAPDRV_LIBCLANG_PATH"
+	KMAKE_ARGS=(LLVM="$MAPDRV_LLVM" RUSTC="$MAPDRV_RUSTC" HOSTRUSTC="$MAPDRV_RUSTC"
+		BINDGEN="$MAPDRV_BINDGEN" RUSTFMT="$MAPDRV_RUSTFMT" CLIPPY_DRIVER="$MAPDRV_CLIPPY")
+}
