@@ -49,6 +49,7 @@ impl Drop for Mapdrv {
 #[kunit_tests(mapdrv_smoke)]
 mod tests {
     use kernel::alloc::{flags, KBox};
+    use kernel::prelude::*;
 
     /// `__GFP_ZERO` on a kmalloc-backed box really hands out zeroed memory.
     #[test]

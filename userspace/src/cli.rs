@@ -117,9 +117,15 @@ mod tests {
 
     #[test]
     fn errors_are_precise() {
-        assert_eq!(parse::<[&str; 0], &str>([]).unwrap_err().0, "no command given");
+        assert_eq!(
+            parse::<[&str; 0], &str>([]).unwrap_err().0,
+            "no command given"
+        );
         assert_eq!(parse(["--device"]).unwrap_err().0, "--device needs a path");
         assert_eq!(parse(["frob"]).unwrap_err().0, "unknown argument 'frob'");
-        assert!(parse(["read", "info"]).unwrap_err().0.contains("more than one"));
+        assert!(parse(["read", "info"])
+            .unwrap_err()
+            .0
+            .contains("more than one"));
     }
 }

@@ -58,7 +58,11 @@ pub fn read(opts: &Options) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("mmap {}: {e}", opts.device)))?;
     let s = c_string(map.bytes());
     if opts.json {
-        println!("{{\"device\":\"{}\",\"string\":\"{}\"}}", opts.device, s.escape_default());
+        println!(
+            "{{\"device\":\"{}\",\"string\":\"{}\"}}",
+            opts.device,
+            s.escape_default()
+        );
     } else {
         println!("{}: the kernel's buffer reads \"{}\"", opts.device, s);
     }
@@ -79,7 +83,11 @@ pub fn info(opts: &Options) -> io::Result<()> {
         );
     } else {
         println!("kernel {release}, page size {} bytes", page_size());
-        println!("{}: {}", opts.device, if present { "present" } else { "absent" });
+        println!(
+            "{}: {}",
+            opts.device,
+            if present { "present" } else { "absent" }
+        );
     }
     Ok(())
 }

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mapdrv's front door. The two commands that matter:
+#   make run    build everything (toolchain, kernel, module, tool), boot the
+#               guest, load the module, show its log, run the tool
+#   make test   the same builds, then every test; ends with "N passed, N failed"
+#
+# The kernel build is cached outside the clone ($(MAPDRV_CACHE)); KDIR=/path
+# to your own Rust-enabled kernel build skips building one. Kbuild (the file
+# `Kbuild`) describes the module itself; this Makefile only drives scripts/.
+
+SHELL := /bin/bash
+export KDIR
+SCRIPTS := $(CURDIR)/scripts
+
+.PHONY: all module modules kernel tool toolchain run test check fmt clippy \
+	shell modules_install rust-analyzer clean help
+
+all: module tool ## build the module (and the kernel, if needed) and the tool
+
+module modules: ## build mapdrv.ko against the kernel (build/staging holds it installed)
+	@$(SCRIPTS)/build-module >/dev/null
+
+kernel: ## build (or reuse) the Rust-enabled kernel; prints its directory
+	@$(SCRIPTS)/build-kernel
+
+tool: ## build the static userspace tool build/maptest
+	@$(SCRIPTS)/build-tool >/dev/null
+
+toolchain: ## install/check the toolchain (apt as root, bindgen via cargo)
+	@$(SCRIPTS)/setup-toolchain
+
+run: ## the main job: build, boot, load mapdrv, show its log, run maptest
+	@$(SCRIPTS)/run
+
+test: ## build, then run every test; ends with "N passed, N failed"
+	@$(SCRIPTS)/test
+
+check: ## rustfmt + kernel CLIPPY=1 build + cargo clippy -D warnings
+	@$(SCRIPTS)/check
+
+fmt: ## reformat the module (kernel rustfmt config) and the tool
+	@. $(SCRIPTS)/lib.sh && load_toolchain && \
+		"$$MAPDRV_RUSTFMT" --config-path "$$($(SCRIPTS)/fetch-kernel)/.rustfmt.toml" --edition 2021 src/*.rs
+	@cd userspace && cargo fmt
+
+clippy: ## build the module with the kernel's CLIPPY=1
+	@$(SCRIPTS)/build-module --clippy >/dev/null
+
+shell: ## interactive shell in the QEMU guest (module installed, not loaded)
+	@$(SCRIPTS)/vm --shell
+
+clean: ## remove this clone's build products (the kernel cache stays)
+	rm -rf build userspace/target rust-project.json
+
+help: ## list the targets
+	@echo "mapdrv targets:"
+	@grep -E '^[a-z_ -]+:.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^([a-z_ -]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-22s %s\n", $$1, $$2}'
+	@echo "Variables: KDIR=/path/to/own/rust-enabled/build, MAPDRV_CACHE=dir (default ~/.cache/mapdrv)"
