@@ -8,6 +8,14 @@
 
 use kernel::prelude::*;
 
+pub mod gfp;
+mod helpers;
+pub mod kmalloc;
+pub mod mempool;
+pub mod pages;
+pub mod slab;
+pub mod vmalloc;
+
 module! {
     type: Mapdrv,
     name: "mapdrv",
@@ -43,24 +51,5 @@ impl kernel::Module for Mapdrv {
 impl Drop for Mapdrv {
     fn drop(&mut self) {
         pr_info!("unloaded\n");
-    }
-}
-
-#[kunit_tests(mapdrv_smoke)]
-mod tests {
-    use kernel::alloc::{flags, KBox};
-    use kernel::prelude::*;
-
-    /// `__GFP_ZERO` on a kmalloc-backed box really hands out zeroed memory.
-    #[test]
-    fn zeroed_box_is_zero() -> Result {
-        let b = KBox::new([0xa5u8; 256], flags::GFP_KERNEL)?;
-        assert!(b.iter().all(|&x| x == 0xa5));
-        drop(b);
-        let z = KBox::<[u8; 256]>::new_uninit(flags::GFP_KERNEL | flags::__GFP_ZERO)?;
-        // SAFETY: `__GFP_ZERO` initialised every byte to zero, a valid `[u8; 256]`.
-        let z = unsafe { z.assume_init() };
-        assert!(z.iter().all(|&x| x == 0));
-        Ok(())
     }
 }

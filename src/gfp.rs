@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! GFP flags and memory zones.
+//!
+//! C API: `include/linux/gfp_types.h` (the `gfp_t` masks) and
+//! `include/linux/mmzone.h` (`enum zone_type`).
+//!
+//! Every allocator wrapper in mapdrv takes a [`Gfp`]: the *Get Free Pages*
+//! mask that tells the kernel how hard it may try (may it sleep, start I/O,
+//! call into a filesystem, dip into emergency reserves?) and where the
+//! memory may come from (which zone).
+//!
+//! # Why not `kernel::alloc::Flags`?
+//!
+//! The `kernel` crate's `Flags` offers `GFP_KERNEL`, `GFP_ATOMIC`,
+//! `GFP_NOWAIT`, `__GFP_ZERO`, `__GFP_NOWARN` and `__GFP_HIGHMEM`, and its raw
+//! value is private to the crate. The seeds' list also needs the zone
+//! modifiers (`GFP_DMA`, `GFP_DMA32`), the reclaim-scope masks (`GFP_NOIO`,
+//! `GFP_NOFS`), the user masks and the retry modifiers, so mapdrv has its own
+//! `Gfp`, built bit by bit from the kernel's `___GFP_*_BIT` enumerators. A
+//! KUnit case checks every constant here against the C macro of the same name.
+//!
+//! # Why there is no `__GFP_NOFAIL`
+//!
+//! `__GFP_NOFAIL` makes the allocator loop forever instead of failing. It
+//! contradicts this crate's rule that allocation failure is a `Result`, it
+//! is forbidden for orders above 1, and `mm/page_alloc.c` warns about new
+//! users. A driver that needs forward progress under memory pressure should
+//! preallocate, or use a [`crate::mempool::Mempool`], which is what
+//! `__GFP_NOFAIL` users are asked to do instead.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use crate::gfp::{Gfp, Zone};
+//! let page = crate::pages::Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, 0)?;
+//! assert!(matches!(page.zone(), Zone::Dma | Zone::Dma32));
+//! ```
+
+use core::fmt;
+use core::ops::{BitAnd, BitOr};
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// A GFP mask: how and from where the kernel may satisfy an allocation.
+///
+/// Combine with `|`; test with [`Gfp::contains`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct Gfp(bindings::gfp_t);
+
+const fn bit(b: u32) -> bindings::gfp_t {
+    1 << b
+}
+
+impl Gfp {
+    /// Allocate from `ZONE_DMA` (below 16 MiB on x86): for ISA-era DMA.
+    pub const __GFP_DMA: Gfp = Gfp(bit(bindings::___GFP_DMA_BIT));
+    /// Highmem may be used (no effect on 64-bit: there is no highmem).
+    pub const __GFP_HIGHMEM: Gfp = Gfp(bit(bindings::___GFP_HIGHMEM_BIT));
+    /// Allocate from `ZONE_DMA32` (below 4 GiB).
+    pub const __GFP_DMA32: Gfp = Gfp(bit(bindings::___GFP_DMA32_BIT));
+    /// The pages can be migrated; may come from `ZONE_MOVABLE`.
+    pub const __GFP_MOVABLE: Gfp = Gfp(bit(bindings::___GFP_MOVABLE_BIT));
+    /// High priority: may use part of the emergency reserves.
+    pub const __GFP_HIGH: Gfp = Gfp(bit(bindings::___GFP_HIGH_BIT));
+    /// The allocator may start physical I/O to reclaim memory.
+    pub const __GFP_IO: Gfp = Gfp(bit(bindings::___GFP_IO_BIT));
+    /// The allocator may call into the filesystem to reclaim memory.
+    pub const __GFP_FS: Gfp = Gfp(bit(bindings::___GFP_FS_BIT));
+    /// Return zeroed memory.
+    pub const __GFP_ZERO: Gfp = Gfp(bit(bindings::___GFP_ZERO_BIT));
+    /// The caller may sleep in direct reclaim.
+    pub const __GFP_DIRECT_RECLAIM: Gfp = Gfp(bit(bindings::___GFP_DIRECT_RECLAIM_BIT));
+    /// Wake kswapd when below the low watermark.
+    pub const __GFP_KSWAPD_RECLAIM: Gfp = Gfp(bit(bindings::___GFP_KSWAPD_RECLAIM_BIT));
+    /// Both kinds of reclaim.
+    pub const __GFP_RECLAIM: Gfp = Gfp(Self::__GFP_DIRECT_RECLAIM.0 | Self::__GFP_KSWAPD_RECLAIM.0);
+    /// Do not print an allocation-failure warning.
+    pub const __GFP_NOWARN: Gfp = Gfp(bit(bindings::___GFP_NOWARN_BIT));
+    /// Try hard (reclaim, compaction) but fail rather than invoke the OOM killer.
+    pub const __GFP_RETRY_MAYFAIL: Gfp = Gfp(bit(bindings::___GFP_RETRY_MAYFAIL_BIT));
+    /// Fail early: one light round of reclaim, no OOM killer.
+    pub const __GFP_NORETRY: Gfp = Gfp(bit(bindings::___GFP_NORETRY_BIT));
+    /// Only allocate from the current cpuset's nodes.
+    pub const __GFP_HARDWALL: Gfp = Gfp(bit(bindings::___GFP_HARDWALL_BIT));
+    /// Charge the allocation to the current memory cgroup.
+    pub const __GFP_ACCOUNT: Gfp = Gfp(bit(bindings::___GFP_ACCOUNT_BIT));
+
+    /// Ordinary kernel allocation; may sleep, reclaim, do I/O and FS calls.
+    pub const GFP_KERNEL: Gfp = Gfp(Self::__GFP_RECLAIM.0 | Self::__GFP_IO.0 | Self::__GFP_FS.0);
+    /// Atomic context (interrupts, spinlocks): never sleeps, may use reserves.
+    pub const GFP_ATOMIC: Gfp = Gfp(Self::__GFP_HIGH.0 | Self::__GFP_KSWAPD_RECLAIM.0);
+    /// Never sleeps and does not touch the reserves; fails quietly.
+    pub const GFP_NOWAIT: Gfp = Gfp(Self::__GFP_KSWAPD_RECLAIM.0 | Self::__GFP_NOWARN.0);
+    /// May sleep, but must not start I/O (block-layer paths).
+    pub const GFP_NOIO: Gfp = Self::__GFP_RECLAIM;
+    /// May sleep and do I/O, but must not recurse into a filesystem.
+    pub const GFP_NOFS: Gfp = Gfp(Self::__GFP_RECLAIM.0 | Self::__GFP_IO.0);
+    /// Memory for user space (or that user space can reach), cpuset-bound.
+    pub const GFP_USER: Gfp = Gfp(Self::GFP_KERNEL.0 | Self::__GFP_HARDWALL.0);
+    /// Like `GFP_USER`, highmem allowed.
+    pub const GFP_HIGHUSER: Gfp = Gfp(Self::GFP_USER.0 | Self::__GFP_HIGHMEM.0);
+    /// Like `GFP_HIGHUSER`, migratable: may come from `ZONE_MOVABLE`.
+    pub const GFP_HIGHUSER_MOVABLE: Gfp = Gfp(Self::GFP_HIGHUSER.0 | Self::__GFP_MOVABLE.0);
+    /// Zone modifier: `ZONE_DMA`.
+    pub const GFP_DMA: Gfp = Self::__GFP_DMA;
+    /// Zone modifier: `ZONE_DMA32`.
+    pub const GFP_DMA32: Gfp = Self::__GFP_DMA32;
+
+    /// The empty mask.
+    pub const NONE: Gfp = Gfp(0);
+
+    /// The raw `gfp_t`, for calling C.
+    #[inline]
+    pub const fn as_raw(self) -> bindings::gfp_t {
+        self.0
+    }
+
+    /// Builds a mask from a raw `gfp_t` (e.g. one C handed to a callback).
+    #[inline]
+    pub const fn from_raw(raw: bindings::gfp_t) -> Gfp {
+        Gfp(raw)
+    }
+
+    /// Whether every bit of `other` is set in `self`.
+    #[inline]
+    pub const fn contains(self, other: Gfp) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether an allocation with this mask may sleep.
+    #[inline]
+    pub const fn may_sleep(self) -> bool {
+        self.contains(Self::__GFP_DIRECT_RECLAIM)
+    }
+
+    /// The highest zone an allocation with this mask may use
+    /// (`gfp_zone()`): the zone modifiers pick it, `ZONE_NORMAL` otherwise.
+    pub const fn highest_zone(self) -> Zone {
+        if self.contains(Self::__GFP_DMA) {
+            Zone::Dma
+        } else if self.contains(Self::__GFP_DMA32) {
+            Zone::Dma32
+        } else if self.contains(Self::__GFP_MOVABLE) {
+            Zone::Movable
+        } else {
+            Zone::Normal
+        }
+    }
+}
+
+impl BitOr for Gfp {
+    type Output = Gfp;
+    #[inline]
+    fn bitor(self, rhs: Gfp) -> Gfp {
+        Gfp(self.0 | rhs.0)
+    }
+}
+
+impl BitAnd for Gfp {
+    type Output = Gfp;
+    #[inline]
+    fn bitand(self, rhs: Gfp) -> Gfp {
+        Gfp(self.0 & rhs.0)
+    }
+}
+
+/// Names for printing, composite masks first so that `GFP_KERNEL` prints as
+/// such rather than as its bits.
+const NAMES: &[(Gfp, &str)] = &[
+    (Gfp::GFP_HIGHUSER_MOVABLE, "GFP_HIGHUSER_MOVABLE"),
+    (Gfp::GFP_HIGHUSER, "GFP_HIGHUSER"),
+    (Gfp::GFP_USER, "GFP_USER"),
+    (Gfp::GFP_KERNEL, "GFP_KERNEL"),
+    (Gfp::GFP_NOFS, "GFP_NOFS"),
+    (Gfp::GFP_NOIO, "GFP_NOIO"),
+    (Gfp::GFP_ATOMIC, "GFP_ATOMIC"),
+    (Gfp::GFP_NOWAIT, "GFP_NOWAIT"),
+    (Gfp::GFP_DMA, "GFP_DMA"),
+    (Gfp::GFP_DMA32, "GFP_DMA32"),
+    (Gfp::__GFP_ZERO, "__GFP_ZERO"),
+    (Gfp::__GFP_NOWARN, "__GFP_NOWARN"),
+    (Gfp::__GFP_NORETRY, "__GFP_NORETRY"),
+    (Gfp::__GFP_RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL"),
+    (Gfp::__GFP_HIGH, "__GFP_HIGH"),
+    (Gfp::__GFP_MOVABLE, "__GFP_MOVABLE"),
+    (Gfp::__GFP_HIGHMEM, "__GFP_HIGHMEM"),
+    (Gfp::__GFP_ACCOUNT, "__GFP_ACCOUNT"),
+    (Gfp::__GFP_HARDWALL, "__GFP_HARDWALL"),
+    (Gfp::__GFP_IO, "__GFP_IO"),
+    (Gfp::__GFP_FS, "__GFP_FS"),
+    (Gfp::__GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"),
+    (Gfp::__GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"),
+];
+
+impl fmt::Display for Gfp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        let mut first = true;
+        for (mask, name) in NAMES {
+            if mask.0 != 0 && rest & mask.0 == mask.0 {
+                write!(f, "{}{}", if first { "" } else { "|" }, name)?;
+                rest &= !mask.0;
+                first = false;
+            }
+        }
+        if rest != 0 || first {
+            write!(f, "{}{:#x}", if first { "" } else { "|" }, rest)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Gfp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A memory zone (`enum zone_type`): the kernel splits physical memory by
+/// what hardware can address.
+///
+/// On x86-64: `ZONE_DMA` is the first 16 MiB (ISA DMA), `ZONE_DMA32` the
+/// rest below 4 GiB (32-bit DMA), `ZONE_NORMAL` everything above, and
+/// `ZONE_MOVABLE` memory set aside (e.g. `movablecore=`) for migratable
+/// pages. There is no `ZONE_HIGHMEM` on 64-bit: the seeds' 896 MiB split is
+/// a 32-bit story.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Zone {
+    /// `ZONE_DMA`.
+    Dma,
+    /// `ZONE_DMA32`.
+    Dma32,
+    /// `ZONE_NORMAL`.
+    Normal,
+    /// `ZONE_MOVABLE`.
+    Movable,
+}
+
+impl Zone {
+    /// The zone for a raw `zone_type`, if it is one this kernel has.
+    pub fn from_raw(raw: u32) -> Option<Zone> {
+        match raw {
+            bindings::zone_type_ZONE_DMA => Some(Zone::Dma),
+            bindings::zone_type_ZONE_DMA32 => Some(Zone::Dma32),
+            bindings::zone_type_ZONE_NORMAL => Some(Zone::Normal),
+            bindings::zone_type_ZONE_MOVABLE => Some(Zone::Movable),
+            _ => None,
+        }
+    }
+
+    /// The name `/proc/zoneinfo` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Zone::Dma => "DMA",
+            Zone::Dma32 => "DMA32",
+            Zone::Normal => "Normal",
+            Zone::Movable => "Movable",
+        }
+    }
+
+    /// The first physical address above this zone on x86-64, if the zone
+    /// has a fixed limit (`ZONE_DMA`: 16 MiB, `ZONE_DMA32`: 4 GiB).
+    pub fn phys_limit(self) -> Option<u64> {
+        match self {
+            Zone::Dma => Some(16 << 20),
+            Zone::Dma32 => Some(4 << 30),
+            Zone::Normal | Zone::Movable => None,
+        }
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[kunit_tests(mapdrv_gfp)]
+mod tests {
+    use super::*;
+    use crate::helpers::mapdrv_gfp_c_value;
+
+    /// Every mask here equals the C macro of the same name, in the order of
+    /// the table in `mapdrv_gfp_c_value()`.
+    #[test]
+    fn masks_match_c() {
+        let ours = [
+            Gfp::GFP_KERNEL,
+            Gfp::GFP_ATOMIC,
+            Gfp::GFP_NOWAIT,
+            Gfp::GFP_NOIO,
+            Gfp::GFP_NOFS,
+            Gfp::GFP_USER,
+            Gfp::GFP_HIGHUSER,
+            Gfp::GFP_HIGHUSER_MOVABLE,
+            Gfp::GFP_DMA,
+            Gfp::GFP_DMA32,
+            Gfp::__GFP_ZERO,
+            Gfp::__GFP_NOWARN,
+            Gfp::__GFP_NORETRY,
+            Gfp::__GFP_RETRY_MAYFAIL,
+            Gfp::__GFP_HIGH,
+            Gfp::__GFP_MOVABLE,
+            Gfp::__GFP_HIGHMEM,
+            Gfp::__GFP_ACCOUNT,
+        ];
+        for (i, g) in ours.iter().enumerate() {
+            // SAFETY: `mapdrv_gfp_c_value` only reads a constant table.
+            let c = unsafe { mapdrv_gfp_c_value(i as u32) };
+            assert_eq!(g.as_raw(), c);
+        }
+    }
+
+    /// The kernel crate's own constants agree with ours where they overlap.
+    #[test]
+    fn agrees_with_kernel_crate() {
+        assert_eq!(Gfp::GFP_KERNEL.as_raw(), bindings::GFP_KERNEL);
+        assert_eq!(Gfp::GFP_ATOMIC.as_raw(), bindings::GFP_ATOMIC);
+        assert_eq!(Gfp::GFP_NOWAIT.as_raw(), bindings::GFP_NOWAIT);
+        assert_eq!(Gfp::__GFP_ZERO.as_raw(), bindings::__GFP_ZERO);
+    }
+
+    /// Sleeping and zone selection follow the bits.
+    #[test]
+    fn semantics() {
+        assert!(Gfp::GFP_KERNEL.may_sleep());
+        assert!(Gfp::GFP_NOIO.may_sleep());
+        assert!(!Gfp::GFP_ATOMIC.may_sleep());
+        assert!(!Gfp::GFP_NOWAIT.may_sleep());
+        assert_eq!((Gfp::GFP_KERNEL | Gfp::GFP_DMA).highest_zone(), Zone::Dma);
+        assert_eq!(
+            (Gfp::GFP_KERNEL | Gfp::GFP_DMA32).highest_zone(),
+            Zone::Dma32
+        );
+        assert_eq!(Gfp::GFP_KERNEL.highest_zone(), Zone::Normal);
+        assert_eq!(Gfp::GFP_HIGHUSER_MOVABLE.highest_zone(), Zone::Movable);
+        assert!(Gfp::GFP_USER.contains(Gfp::GFP_KERNEL));
+        assert!(!Gfp::GFP_NOFS.contains(Gfp::__GFP_FS));
+        assert!(!Gfp::GFP_NOIO.contains(Gfp::__GFP_IO));
+    }
+
+    /// Zone numbers map both ways and unknown numbers are refused.
+    #[test]
+    fn zones_from_raw() {
+        assert_eq!(
+            Zone::from_raw(bindings::zone_type_ZONE_DMA),
+            Some(Zone::Dma)
+        );
+        assert_eq!(
+            Zone::from_raw(bindings::zone_type_ZONE_NORMAL),
+            Some(Zone::Normal)
+        );
+        assert_eq!(Zone::from_raw(99), None);
+        assert_eq!(Zone::Dma32.name(), "DMA32");
+    }
+}

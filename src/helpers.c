@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mapdrv's C helpers: the kernel memory APIs that exist only as macros or
+ * static inline functions, which Rust cannot call through bindgen.
+ *
+ * Each helper is one line that calls the real thing, so that what runs is
+ * exactly what a C driver would run (including the inline fast paths, e.g.
+ * kmalloc()'s size-class selection). Their Rust declarations, with the
+ * safety contract of each, are in src/helpers.rs. Nothing else lives here.
+ */
+
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mempool.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/vmstat.h>
+
+#include "helpers.h"
+
+/* pfn <-> struct page <-> direct-map virtual address (include/linux/mm.h). */
+unsigned long mapdrv_page_to_pfn(const struct page *page) { return page_to_pfn(page); }
+struct page *mapdrv_pfn_to_page(unsigned long pfn) { return pfn_to_page(pfn); }
+bool mapdrv_pfn_valid(unsigned long pfn) { return pfn_valid(pfn); }
+bool mapdrv_virt_addr_valid(const void *addr) { return virt_addr_valid(addr); }
+struct page *mapdrv_virt_to_page(const void *addr) { return virt_to_page(addr); }
+void *mapdrv_page_address(const struct page *page) { return page_address(page); }
+phys_addr_t mapdrv_virt_to_phys(const void *addr) { return virt_to_phys((void *)addr); }
+void *mapdrv_pfn_to_virt(unsigned long pfn) { return pfn_to_kaddr(pfn); }
+
+/* struct page state. */
+int mapdrv_page_zonenum(const struct page *page) { return page_zonenum(page); }
+int mapdrv_page_count(const struct page *page) { return page_count(page); }
+bool mapdrv_page_reserved(const struct page *page) { return PageReserved(page); }
+void mapdrv_mark_page_reserved(struct page *page) { mark_page_reserved(page); }
+void mapdrv_get_page(struct page *page) { get_page(page); }
+void mapdrv_put_page(struct page *page) { put_page(page); }
+
+/* The page allocator's address-form entry points (include/linux/gfp.h). */
+unsigned long mapdrv_get_free_pages(gfp_t gfp, unsigned int order) { return __get_free_pages(gfp, order); }
+unsigned long mapdrv_get_zeroed_page(gfp_t gfp) { return get_zeroed_page(gfp); }
+
+/* kmalloc family (include/linux/slab.h). */
+void *mapdrv_kmalloc(size_t size, gfp_t gfp) { return kmalloc(size, gfp); }
+void *mapdrv_kzalloc(size_t size, gfp_t gfp) { return kzalloc(size, gfp); }
+
+/* Slab caches. */
+struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size, unsigned int align,
+					    slab_flags_t flags, void (*ctor)(void *))
+{
+	return kmem_cache_create(name, size, align, flags, ctor);
+}
+void *mapdrv_kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp) { return kmem_cache_alloc(s, gfp); }
+
+/* Memory pools (include/linux/mempool.h). */
+mempool_t *mapdrv_mempool_create(int min_nr, mempool_alloc_t *alloc_fn, mempool_free_t *free_fn, void *data)
+{
+	return mempool_create(min_nr, alloc_fn, free_fn, data);
+}
+void *mapdrv_mempool_alloc(mempool_t *pool, gfp_t gfp) { return mempool_alloc(pool, gfp); }
+int mapdrv_mempool_curr_nr(mempool_t *pool) { return READ_ONCE(pool->curr_nr); }
+
+/* vmalloc (include/linux/vmalloc.h). */
+void *mapdrv_vmalloc(unsigned long size, gfp_t gfp) { return __vmalloc(size, gfp); }
+void mapdrv_vfree(const void *addr) { vfree(addr); }
+
+/* The kernel's address-space layout and page counters, for the report. */
+unsigned long mapdrv_page_offset(void) { return PAGE_OFFSET; }
+unsigned long mapdrv_vmalloc_start(void) { return VMALLOC_START; }
+unsigned long mapdrv_vmalloc_end(void) { return VMALLOC_END; }
+unsigned long mapdrv_nr_free_pages(void) { return global_zone_page_state(NR_FREE_PAGES); }
+unsigned long mapdrv_totalram_pages(void) { return totalram_pages(); }
+
+/* The C values of the GFP masks, to check src/gfp.rs against (KUnit). */
+gfp_t mapdrv_gfp_c_value(unsigned int which)
+{
+	static const gfp_t values[] = {
+		GFP_KERNEL, GFP_ATOMIC, GFP_NOWAIT, GFP_NOIO, GFP_NOFS, GFP_USER, GFP_HIGHUSER,
+		GFP_HIGHUSER_MOVABLE, GFP_DMA, GFP_DMA32, __GFP_ZERO, __GFP_NOWARN, __GFP_NORETRY,
+		__GFP_RETRY_MAYFAIL, __GFP_HIGH, __GFP_MOVABLE, __GFP_HIGHMEM, __GFP_ACCOUNT,
+	};
+
+	return which < ARRAY_SIZE(values) ? values[which] : 0;
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `kmalloc()` / `kzalloc()` / `kfree()`: small, physically contiguous
+//! allocations from the slab allocator's size classes.
+//!
+//! C API: `include/linux/slab.h` (`kmalloc()`, `kzalloc()`, `ksize()`,
+//! `kfree()`, `KMALLOC_MAX_SIZE`).
+//!
+//! `kmalloc()` rounds a request up to a size class (8, 16, 32, 64, 96, 128,
+//! 192, 256, ... 8192 bytes on x86-64 with SLUB) served from the
+//! `kmalloc-<size>` caches of `/proc/slabinfo`; above 8 KiB it goes straight
+//! to the page allocator. Either way the memory lies in the direct map and
+//! is physically contiguous, so it is limited to what one buddy block can
+//! hold: `KMALLOC_MAX_SIZE` (4 MiB). [`KmallocBuf`] owns one such object and
+//! `kfree()`s it on `Drop`. `ksize()` reports the size class actually
+//! reserved; only the requested `len()` is exposed.
+//!
+//! The `kernel` crate's `KBox<T>` (allocator `Kmalloc`) is the typed,
+//! everyday way to kmalloc in Rust; this type shows the bytes-level API the
+//! seeds describe, and what it returns.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use crate::{gfp::Gfp, kmalloc::KmallocBuf};
+//! let buf = KmallocBuf::zalloc(100, Gfp::GFP_KERNEL)?;   // kzalloc(100, GFP_KERNEL)
+//! assert_eq!(buf.len(), 100);
+//! assert_eq!(buf.ksize(), 128);                           // the kmalloc-128 class
+//! assert!(buf.as_slice().iter().all(|&b| b == 0));
+//! assert!(KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).is_err()); // > KMALLOC_MAX_SIZE
+//! ```
+
+use crate::gfp::Gfp;
+use crate::helpers::*;
+use crate::pages::{PageRef, PAGE_SIZE};
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// The largest request `kmalloc()` can ever satisfy (`KMALLOC_MAX_SIZE`).
+pub const KMALLOC_MAX_SIZE: usize = bindings::KMALLOC_MAX_SIZE as usize;
+
+/// Requests up to this size are served by a `kmalloc-*` slab cache; larger
+/// ones go to the page allocator (`KMALLOC_MAX_CACHE_SIZE`).
+pub const KMALLOC_MAX_CACHE_SIZE: usize = bindings::KMALLOC_MAX_CACHE_SIZE as usize;
+
+/// One `kmalloc()`ed object of `len` bytes, `kfree()`d on `Drop`.
+///
+/// # Invariants
+///
+/// `ptr` was returned by `kmalloc()`/`kzalloc()` for a request of `len`
+/// bytes (`0 < len <= KMALLOC_MAX_SIZE`) and is exclusively owned.
+pub struct KmallocBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: owned memory, freeable from any context that may call `kfree()`
+// (any context).
+unsafe impl Send for KmallocBuf {}
+// SAFETY: `&self` methods only read.
+unsafe impl Sync for KmallocBuf {}
+
+fn check_len(len: usize) -> Result {
+    if len == 0 || len > KMALLOC_MAX_SIZE {
+        pr_warn!(
+            "refusing kmalloc of {} bytes: kmalloc serves 1..={} bytes (KMALLOC_MAX_SIZE); use vmalloc for more\n",
+            len,
+            KMALLOC_MAX_SIZE
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+impl KmallocBuf {
+    /// `kmalloc(len, gfp)`. `EINVAL` for `len == 0` or `len >
+    /// KMALLOC_MAX_SIZE` (checked first: the kernel would `WARN` on the
+    /// latter), `ENOMEM` when the allocator fails.
+    pub fn alloc(len: usize, gfp: Gfp) -> Result<Self> {
+        check_len(len)?;
+        // SAFETY: `len` is in range; sleeping is the caller's choice via `gfp`.
+        let ptr = unsafe { mapdrv_kmalloc(len, gfp.as_raw()) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: a non-NULL result is an owned object of `len` bytes.
+        Ok(KmallocBuf { ptr, len })
+    }
+
+    /// `kzalloc(len, gfp)`: like [`KmallocBuf::alloc`], zeroed.
+    pub fn zalloc(len: usize, gfp: Gfp) -> Result<Self> {
+        check_len(len)?;
+        // SAFETY: as in `alloc`.
+        let ptr = unsafe { mapdrv_kzalloc(len, gfp.as_raw()) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: as in `alloc`.
+        Ok(KmallocBuf { ptr, len })
+    }
+
+    /// The requested length.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: zero-length requests are refused.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The size actually reserved: the size class (`ksize()`).
+    pub fn ksize(&self) -> usize {
+        // SAFETY: `ptr` is a live kmalloc object (type invariant).
+        unsafe { bindings::ksize(self.ptr.as_ptr().cast()) }
+    }
+
+    /// The object's (direct-map) address.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The requested bytes (see [`crate::pages::Pages::as_slice`] on the
+    /// contents of memory allocated without `__GFP_ZERO`).
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` owned bytes of direct-mapped memory; `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The requested bytes, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The pages the object spans, first to last.
+    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+        let start = self.ptr.as_ptr() as usize & !(PAGE_SIZE - 1);
+        let end = self.ptr.as_ptr() as usize + self.len;
+        (start..end).step_by(PAGE_SIZE).map(|va| {
+            // SAFETY: kmalloc memory lies in the direct map, so
+            // `virt_to_page()` is valid for every page the object spans,
+            // and those pages outlive the object.
+            unsafe {
+                PageRef::from_raw(NonNull::new_unchecked(mapdrv_virt_to_page(va as *const _)))
+            }
+        })
+    }
+}
+
+impl Drop for KmallocBuf {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own this kmalloc object; this is
+        // the only place it is freed.
+        unsafe { bindings::kfree(self.ptr.as_ptr().cast()) };
+    }
+}
+
+#[kunit_tests(mapdrv_kmalloc)]
+mod tests {
+    use super::*;
+
+    /// `kzalloc()` memory is zero, even when the slot was dirty before.
+    #[test]
+    fn kzalloc_is_zero() -> Result {
+        for len in [1usize, 64, 100, 4096, 3 * PAGE_SIZE + 5] {
+            let mut dirty = KmallocBuf::alloc(len, Gfp::GFP_KERNEL)?;
+            dirty.as_mut_slice().fill(0xff);
+            drop(dirty);
+            let z = KmallocBuf::zalloc(len, Gfp::GFP_KERNEL)?;
+            assert!(z.as_slice().iter().all(|&b| b == 0));
+        }
+        Ok(())
+    }
+
+    /// `ksize()` is the size class: at least the request, a power of two or
+    /// one of the 96/192 classes, and exactly the request for class sizes.
+    #[test]
+    fn ksize_is_the_size_class() -> Result {
+        for (len, class) in [
+            (1usize, 8usize),
+            (8, 8),
+            (9, 16),
+            (65, 96),
+            (100, 128),
+            (129, 192),
+            (4000, 4096),
+        ] {
+            let b = KmallocBuf::alloc(len, Gfp::GFP_KERNEL)?;
+            assert_eq!(b.ksize(), class);
+        }
+        let big = KmallocBuf::alloc(5 * PAGE_SIZE, Gfp::GFP_KERNEL)?;
+        assert!(big.ksize() >= 5 * PAGE_SIZE);
+        Ok(())
+    }
+
+    /// A multi-page kmalloc is physically contiguous: consecutive pfns.
+    #[test]
+    fn multi_page_kmalloc_is_contiguous() -> Result {
+        for len in [2 * PAGE_SIZE, 16 * PAGE_SIZE + 1, KMALLOC_MAX_SIZE] {
+            let b = KmallocBuf::alloc(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN)?;
+            let mut prev: Option<usize> = None;
+            let mut n = 0;
+            for p in b.pages() {
+                if let Some(q) = prev {
+                    assert_eq!(p.pfn().0, q + 1);
+                }
+                prev = Some(p.pfn().0);
+                n += 1;
+            }
+            assert!(n >= len / PAGE_SIZE);
+        }
+        Ok(())
+    }
+
+    /// Zero and over-KMALLOC_MAX_SIZE requests fail with EINVAL before
+    /// reaching the allocator; raw `kmalloc()` of 64 MiB with `__GFP_NOWARN`
+    /// fails too, quietly.
+    #[test]
+    fn limits() {
+        assert_eq!(KmallocBuf::alloc(0, Gfp::GFP_KERNEL).err(), Some(EINVAL));
+        assert_eq!(
+            KmallocBuf::alloc(KMALLOC_MAX_SIZE + 1, Gfp::GFP_KERNEL).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            KmallocBuf::zalloc(64 << 20, Gfp::GFP_KERNEL).err(),
+            Some(EINVAL)
+        );
+        // SAFETY: a plain kmalloc call; NULL is expected and nothing is freed.
+        let raw =
+            unsafe { mapdrv_kmalloc(64 << 20, (Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN).as_raw()) };
+        assert!(raw.is_null());
+    }
+
+    /// Small objects come from the slab (the page is a slab page, not a
+    /// page-allocator block): the object lies inside one page.
+    #[test]
+    fn small_objects_share_pages() -> Result {
+        let a = KmallocBuf::alloc(64, Gfp::GFP_KERNEL)?;
+        let b = KmallocBuf::alloc(64, Gfp::GFP_KERNEL)?;
+        assert_eq!(a.pages().count(), 1);
+        assert!(a.as_ptr() != b.as_ptr());
+        assert_eq!(a.as_ptr() as usize % 8, 0);
+        Ok(())
+    }
+}

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory pools: `mempool_create()` / `mempool_alloc()` / `mempool_free()` /
+//! `mempool_destroy()`.
+//!
+//! C API: `include/linux/mempool.h`, `mm/mempool.c`.
+//!
+//! A mempool keeps `min_nr` preallocated elements in reserve. `mempool_alloc()`
+//! first asks the backing allocator; only if that fails does it hand out a
+//! reserved element; `mempool_free()` refills the reserve before giving
+//! anything back to the backing allocator. So a code path that must make
+//! progress under memory pressure (the block layer's bios, for one) can
+//! always get `min_nr` elements, as long as it returns them.
+//!
+//! Backings: a slab cache (`mempool_alloc_slab()` / `mempool_free_slab()`),
+//! kmalloc of a fixed size (`mempool_kmalloc()` / `mempool_kfree()`), pages of
+//! a fixed order (`mempool_alloc_pages()` / `mempool_free_pages()`), or any
+//! Rust allocator implementing [`PoolBacking`].
+//!
+//! [`Mempool<'b>`] owns the pool (`'b` borrows its backing, e.g. the slab
+//! cache); [`PoolElement<'p>`] owns one element and gives it back with
+//! `mempool_free()` on `Drop`. Elements borrow the pool, so the pool (and
+//! through it the cache) cannot be destroyed while one is out.
+//!
+//! # Sleeping allocations never fail
+//!
+//! With a mask that allows direct reclaim (`GFP_KERNEL`, `GFP_NOIO`, ...),
+//! `mempool_alloc()` never returns NULL: when the backing fails and the
+//! reserve is empty it *waits* for an element to be freed. That is the
+//! guarantee, and the trap: a thread that holds all elements and asks for
+//! one more sleeps forever. Use `GFP_NOWAIT`/`GFP_ATOMIC` to get `ENOMEM`
+//! instead.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use crate::{gfp::Gfp, mempool::Mempool, slab::{KmemCache, SlabFlags}};
+//! let cache = KmemCache::<[u8; 256]>::new(c"my_bufs", SlabFlags::NONE)?;
+//! let pool = Mempool::slab(16, &cache)?;          // 16 objects held in reserve
+//! let mut e = pool.alloc(Gfp::GFP_NOIO)?;          // never fails: may wait
+//! e.as_mut_slice()[0] = 1;
+//! drop(e);                                         // mempool_free()
+//! ```
+
+use crate::gfp::Gfp;
+use crate::helpers::*;
+use crate::pages::{PageRef, MAX_ORDER, PAGE_SIZE};
+use crate::slab::KmemCache;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::ffi::c_void;
+use kernel::prelude::*;
+
+/// A Rust allocator that can back a [`Mempool`].
+///
+/// # Safety
+///
+/// Implementers guarantee that `alloc` returns either `None` or a pointer to
+/// `element_size()` writable bytes, suitably aligned for bytes, exclusively
+/// owned by the caller until passed to `free`; and that `free` accepts every
+/// such pointer. Both may be called from any context the pool's users
+/// allocate in (with the mask they pass), concurrently.
+pub unsafe trait PoolBacking: Sync {
+    /// The size of one element in bytes.
+    fn element_size(&self) -> usize;
+    /// Allocates one element, or `None`.
+    fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>>;
+    /// Frees one element.
+    ///
+    /// # Safety
+    ///
+    /// `elem` came from `self.alloc` and is not used afterwards.
+    unsafe fn free(&self, elem: NonNull<u8>);
+}
+
+/// # Safety
+///
+/// `data` must be the `&B` the pool was created with, still alive.
+unsafe extern "C" fn backing_alloc<B: PoolBacking>(
+    gfp: bindings::gfp_t,
+    data: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: guaranteed by the caller (the pool passes its `pool_data`).
+    let backing = unsafe { &*data.cast::<B>() };
+    backing
+        .alloc(Gfp::from_raw(gfp))
+        .map_or(core::ptr::null_mut(), |p| p.as_ptr().cast())
+}
+
+/// # Safety
+///
+/// `data` as for [`backing_alloc`]; `elem` came from `backing_alloc::<B>`.
+unsafe extern "C" fn backing_free<B: PoolBacking>(elem: *mut c_void, data: *mut c_void) {
+    // SAFETY: guaranteed by the caller.
+    let backing = unsafe { &*data.cast::<B>() };
+    if let Some(e) = NonNull::new(elem.cast()) {
+        // SAFETY: the pool frees only elements its alloc function returned.
+        unsafe { backing.free(e) };
+    }
+}
+
+/// What a pool's elements are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementKind {
+    /// A slab object (or kmalloc or custom element) of this many bytes.
+    Bytes(usize),
+    /// A `struct page *` for a block of this order.
+    Pages(u32),
+}
+
+/// A memory pool with a reserve of `min_nr` elements.
+///
+/// # Invariants
+///
+/// `pool` is a live pool from `mempool_create()`, owned by this value, whose
+/// elements are `kind`; its backing (pool data) outlives `'b`. Every
+/// element handed out borrows `self`, so none is out when `self` drops.
+pub struct Mempool<'b> {
+    pool: NonNull<bindings::mempool_t>,
+    kind: ElementKind,
+    min_nr: usize,
+    _backing: PhantomData<&'b ()>,
+}
+
+// SAFETY: mempools are internally locked; elements may be allocated and
+// freed from any thread.
+unsafe impl Send for Mempool<'_> {}
+// SAFETY: as above: `&Mempool` is all `alloc` needs, from any thread.
+unsafe impl Sync for Mempool<'_> {}
+
+impl<'b> Mempool<'b> {
+    /// # Safety
+    ///
+    /// `alloc`/`free`/`data` must form a valid mempool backing producing
+    /// elements of `kind`, with `data` alive for `'b`.
+    unsafe fn create(
+        min_nr: usize,
+        alloc: bindings::mempool_alloc_t,
+        free: bindings::mempool_free_t,
+        data: *mut c_void,
+        kind: ElementKind,
+    ) -> Result<Self> {
+        if min_nr == 0 || min_nr > i32::MAX as usize {
+            pr_warn!(
+                "refusing a mempool with min_nr {}: it must be 1..={}\n",
+                min_nr,
+                i32::MAX
+            );
+            return Err(EINVAL);
+        }
+        // SAFETY: by the caller's guarantee the backing is valid for `'b`;
+        // the call preallocates `min_nr` elements and may sleep.
+        let pool = unsafe { mapdrv_mempool_create(min_nr as i32, alloc, free, data) };
+        let pool = NonNull::new(pool).ok_or(ENOMEM)?;
+        // INVARIANT: a fresh pool over a backing that lives for `'b`.
+        Ok(Mempool {
+            pool,
+            kind,
+            min_nr,
+            _backing: PhantomData,
+        })
+    }
+
+    /// A pool of `cache`'s objects (`mempool_alloc_slab()` / `mempool_free_slab()`).
+    pub fn slab<T>(min_nr: usize, cache: &'b KmemCache<T>) -> Result<Self> {
+        // SAFETY: the slab helpers take the cache as pool data; `cache` is
+        // borrowed for `'b`, so it outlives the pool.
+        unsafe {
+            Self::create(
+                min_nr,
+                Some(bindings::mempool_alloc_slab),
+                Some(bindings::mempool_free_slab),
+                cache.as_ptr().cast(),
+                ElementKind::Bytes(cache.object_size()),
+            )
+        }
+    }
+
+    /// A pool of `size`-byte kmalloc objects (`mempool_kmalloc()` / `mempool_kfree()`).
+    pub fn kmalloc(min_nr: usize, size: usize) -> Result<Mempool<'static>> {
+        if size == 0 || size > crate::kmalloc::KMALLOC_MAX_SIZE {
+            return Err(EINVAL);
+        }
+        // SAFETY: the kmalloc helpers take the size itself as pool data.
+        unsafe {
+            Mempool::create(
+                min_nr,
+                Some(bindings::mempool_kmalloc),
+                Some(bindings::mempool_kfree),
+                size as *mut c_void,
+                ElementKind::Bytes(size),
+            )
+        }
+    }
+
+    /// A pool of order-`order` page blocks (`mempool_alloc_pages()` /
+    /// `mempool_free_pages()`). `EINVAL` above `MAX_ORDER`.
+    pub fn pages(min_nr: usize, order: u32) -> Result<Mempool<'static>> {
+        if order > MAX_ORDER {
+            return Err(EINVAL);
+        }
+        // SAFETY: the page helpers take the order itself as pool data.
+        unsafe {
+            Mempool::create(
+                min_nr,
+                Some(bindings::mempool_alloc_pages),
+                Some(bindings::mempool_free_pages),
+                order as usize as *mut c_void,
+                ElementKind::Pages(order),
+            )
+        }
+    }
+
+    /// A pool over a Rust [`PoolBacking`].
+    pub fn with_backing<B: PoolBacking>(min_nr: usize, backing: &'b B) -> Result<Self> {
+        let size = backing.element_size();
+        // SAFETY: the trampolines are instantiated for `B` and get `backing`,
+        // which is borrowed for `'b` and so outlives the pool.
+        unsafe {
+            Self::create(
+                min_nr,
+                Some(backing_alloc::<B>),
+                Some(backing_free::<B>),
+                (backing as *const B).cast_mut().cast(),
+                ElementKind::Bytes(size),
+            )
+        }
+    }
+
+    /// Takes an element (`mempool_alloc()`): from the backing if it can,
+    /// else from the reserve. With a sleeping mask this waits rather than
+    /// fail (see the module doc); otherwise `ENOMEM` when both are empty.
+    pub fn alloc(&self, gfp: Gfp) -> Result<PoolElement<'_>> {
+        // SAFETY: the pool is live (type invariant); sleeping is the
+        // caller's choice via `gfp`.
+        let e = unsafe { mapdrv_mempool_alloc(self.pool.as_ptr(), gfp.as_raw()) };
+        let elem = NonNull::new(e).ok_or(ENOMEM)?;
+        // INVARIANT: a non-NULL element of this pool, now ours.
+        Ok(PoolElement {
+            elem,
+            pool: self.pool,
+            kind: self.kind,
+            _pool: PhantomData,
+        })
+    }
+
+    /// Elements in the reserve right now (`pool->curr_nr`).
+    pub fn reserve(&self) -> usize {
+        // SAFETY: the pool is live.
+        unsafe { mapdrv_mempool_curr_nr(self.pool.as_ptr()) as usize }
+    }
+
+    /// The reserve's target size.
+    #[inline]
+    pub fn min_nr(&self) -> usize {
+        self.min_nr
+    }
+
+    /// What the elements are.
+    #[inline]
+    pub fn kind(&self) -> ElementKind {
+        self.kind
+    }
+}
+
+impl Drop for Mempool<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we own the pool and no element is out (each borrows `self`).
+        unsafe { bindings::mempool_destroy(self.pool.as_ptr()) };
+    }
+}
+
+/// One element of a [`Mempool`], returned with `mempool_free()` on `Drop`.
+///
+/// # Invariants
+///
+/// `elem` is an element of the live pool `pool`, of kind `kind`, owned by
+/// this value; the pool outlives `'p`.
+pub struct PoolElement<'p> {
+    elem: NonNull<c_void>,
+    pool: NonNull<bindings::mempool_t>,
+    kind: ElementKind,
+    _pool: PhantomData<&'p ()>,
+}
+
+// SAFETY: an owned element; `mempool_free()` works from any thread.
+unsafe impl Send for PoolElement<'_> {}
+// SAFETY: `&PoolElement` only reads.
+unsafe impl Sync for PoolElement<'_> {}
+
+impl PoolElement<'_> {
+    /// For page pools: the first page of the element's block.
+    pub fn page(&self) -> Option<PageRef<'_>> {
+        match self.kind {
+            // SAFETY: a page pool's element is a `struct page *` we own.
+            ElementKind::Pages(_) => Some(unsafe { PageRef::from_raw(self.elem.cast()) }),
+            ElementKind::Bytes(_) => None,
+        }
+    }
+
+    /// The element's memory address (for page pools, the direct-map address).
+    pub fn as_ptr(&self) -> *mut u8 {
+        match self.page() {
+            Some(p) => p.direct_map_addr(),
+            None => self.elem.as_ptr().cast(),
+        }
+    }
+
+    /// The element's size in bytes.
+    pub fn len(&self) -> usize {
+        match self.kind {
+            ElementKind::Bytes(n) => n,
+            ElementKind::Pages(order) => PAGE_SIZE << order,
+        }
+    }
+
+    /// Always false: elements are never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The element's memory (holding whatever its previous user left).
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len()` owned bytes at `as_ptr()`; `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.len()) }
+    }
+
+    /// The element's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.len()) }
+    }
+}
+
+impl Drop for PoolElement<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the element belongs to the live pool and is returned once.
+        unsafe { bindings::mempool_free(self.elem.as_ptr(), self.pool.as_ptr()) };
+    }
+}
+
+/// A kmalloc backing that can be told to fail: shows what a mempool's
+/// reserve is for, and lets tests and the report simulate memory pressure
+/// without fault injection.
+pub struct FailableKmalloc {
+    size: usize,
+    fail: core::sync::atomic::AtomicBool,
+    allocated: core::sync::atomic::AtomicUsize,
+}
+
+impl FailableKmalloc {
+    /// A backing of `size`-byte kmalloc objects, working.
+    pub const fn new(size: usize) -> Self {
+        FailableKmalloc {
+            size,
+            fail: core::sync::atomic::AtomicBool::new(false),
+            allocated: core::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// From now on every allocation fails (`true`) or works (`false`).
+    pub fn set_failing(&self, fail: bool) {
+        self.fail.store(fail, core::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Elements currently allocated from this backing (reserve included).
+    pub fn allocated(&self) -> usize {
+        self.allocated.load(core::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+// SAFETY: `alloc` returns `kmalloc(size)` objects or `None`, `free` kfrees
+// exactly those; kmalloc/kfree work concurrently in any context the mask allows.
+unsafe impl PoolBacking for FailableKmalloc {
+    fn element_size(&self) -> usize {
+        self.size
+    }
+
+    fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>> {
+        if self.fail.load(core::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        // SAFETY: plain kmalloc; the size was fixed by the owner.
+        let p = NonNull::new(unsafe { mapdrv_kmalloc(self.size, gfp.as_raw()) }.cast::<u8>())?;
+        self.allocated
+            .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+        Some(p)
+    }
+
+    unsafe fn free(&self, elem: NonNull<u8>) {
+        self.allocated
+            .fetch_sub(1, core::sync::atomic::Ordering::SeqCst);
+        // SAFETY: `elem` came from our `alloc`, i.e. from kmalloc.
+        unsafe { bindings::kfree(elem.as_ptr().cast()) };
+    }
+}
+
+#[kunit_tests(mapdrv_mempool)]
+mod tests {
+    use super::*;
+    use crate::slab::SlabFlags;
+    use kernel::alloc::flags::GFP_KERNEL;
+
+    /// The point of a mempool: with the backing allocator failing, `min_nr`
+    /// elements can still be taken; the next one is ENOMEM (non-sleeping
+    /// mask); returning one refills the reserve and it can be taken again.
+    #[test]
+    fn reserve_serves_when_backing_fails() -> Result {
+        const MIN: usize = 4;
+        let backing = FailableKmalloc::new(512);
+        let pool = Mempool::with_backing(MIN, &backing)?;
+        assert_eq!(pool.reserve(), MIN);
+        assert_eq!(backing.allocated(), MIN);
+        backing.set_failing(true);
+        let mut held = KVec::new();
+        for i in 0..MIN {
+            let mut e = pool.alloc(Gfp::GFP_NOWAIT)?;
+            e.as_mut_slice().fill(i as u8);
+            held.push(e, GFP_KERNEL)?;
+        }
+        assert_eq!(pool.reserve(), 0);
+        assert_eq!(pool.alloc(Gfp::GFP_NOWAIT).err(), Some(ENOMEM));
+        assert_eq!(pool.alloc(Gfp::GFP_ATOMIC).err(), Some(ENOMEM));
+        held.pop();
+        assert_eq!(pool.reserve(), 1);
+        let again = pool.alloc(Gfp::GFP_NOWAIT)?;
+        assert_eq!(again.len(), 512);
+        drop(again);
+        drop(held);
+        assert_eq!(pool.reserve(), MIN);
+        backing.set_failing(false);
+        drop(pool);
+        // Everything went back to the backing allocator.
+        assert_eq!(backing.allocated(), 0);
+        Ok(())
+    }
+
+    /// With a working backing, elements come from the backing first and the
+    /// reserve stays full.
+    #[test]
+    fn backing_first_reserve_untouched() -> Result {
+        let backing = FailableKmalloc::new(64);
+        let pool = Mempool::with_backing(2, &backing)?;
+        let a = pool.alloc(Gfp::GFP_KERNEL)?;
+        let b = pool.alloc(Gfp::GFP_KERNEL)?;
+        let c = pool.alloc(Gfp::GFP_KERNEL)?;
+        assert_eq!(pool.reserve(), 2);
+        assert_eq!(backing.allocated(), 5);
+        drop((a, b, c));
+        assert_eq!(backing.allocated(), 2);
+        Ok(())
+    }
+
+    /// A slab-backed pool preallocates from the cache and hands out objects
+    /// of the cache's size.
+    #[test]
+    fn slab_backed_pool() -> Result {
+        let cache = KmemCache::<[u8; 200]>::new(c"mapdrv_test_pool", SlabFlags::NO_MERGE)?;
+        let pool = Mempool::slab(8, &cache)?;
+        assert_eq!(pool.reserve(), 8);
+        assert_eq!(pool.kind(), ElementKind::Bytes(cache.object_size()));
+        let mut e = pool.alloc(Gfp::GFP_KERNEL)?;
+        e.as_mut_slice().fill(0xab);
+        assert!(e.as_slice().iter().all(|&x| x == 0xab));
+        assert!(e.len() >= 200);
+        Ok(())
+    }
+
+    /// Page and kmalloc pools: elements of the right size and kind.
+    #[test]
+    fn page_and_kmalloc_pools() -> Result {
+        let pages = Mempool::pages(2, 2)?;
+        let e = pages.alloc(Gfp::GFP_KERNEL)?;
+        let p = e.page().ok_or(EINVAL)?;
+        assert_eq!(e.len(), 4 * PAGE_SIZE);
+        assert_eq!(p.pfn().0 % 4, 0);
+        assert_eq!(e.as_ptr(), p.direct_map_addr());
+        let km = Mempool::kmalloc(3, 96)?;
+        assert_eq!(km.reserve(), 3);
+        let k = km.alloc(Gfp::GFP_KERNEL)?;
+        assert_eq!(k.len(), 96);
+        assert!(k.page().is_none());
+        Ok(())
+    }
+
+    /// Bad parameters are refused before reaching `mempool_create()`.
+    #[test]
+    fn bad_parameters() {
+        assert_eq!(Mempool::pages(1, MAX_ORDER + 1).err(), Some(EINVAL));
+        assert_eq!(Mempool::kmalloc(1, 0).err(), Some(EINVAL));
+        assert_eq!(Mempool::kmalloc(0, 64).err(), Some(EINVAL));
+    }
+}

@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pages from the buddy allocator, of any order, and the pfn / `struct page`
+//! / virtual-address conversions.
+//!
+//! C API: `alloc_pages()` / `__free_pages()`, `__get_free_pages()` /
+//! `get_zeroed_page()` / `free_pages()` (`include/linux/gfp.h`),
+//! `page_to_pfn()` / `pfn_to_page()`, `virt_to_page()` / `page_address()`,
+//! `virt_to_pfn()` / `pfn_to_virt()`, `mark_page_reserved()` /
+//! `free_reserved_page()` (`include/linux/mm.h`).
+//!
+//! The buddy allocator hands out blocks of `2^order` physically contiguous
+//! pages, `order` from 0 to `MAX_PAGE_ORDER` (10 on x86-64: 4 MiB). There
+//! are two faces to the same allocator: `alloc_pages()` returns the first
+//! `struct page` of the block, `__get_free_pages()` the block's address in
+//! the direct map. [`Pages`] and [`FreePages`] own one block each and give
+//! it back on `Drop`, with the same order, to the matching free function.
+//!
+//! `upstream kernel::page::Page` covers order 0 and deliberately exposes no
+//! direct-map address (it supports `HIGHMEM`); mapdrv targets x86-64, where
+//! every page is in the direct map, and says so at compile time.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use crate::{gfp::Gfp, pages::Pages};
+//! let block = Pages::alloc(Gfp::GFP_KERNEL | Gfp::__GFP_ZERO, 3)?; // 8 pages, 32 KiB
+//! assert_eq!(block.page_count(), 8);
+//! assert!(block.as_slice().iter().all(|&b| b == 0));
+//! let first = block.pfn();
+//! assert!(block.pages().enumerate().all(|(i, p)| p.pfn().0 == first.0 + i));
+//! // Dropping `block` calls `__free_pages(page, 3)`.
+//! ```
+
+use crate::gfp::{Gfp, Zone};
+use crate::helpers::*;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::prelude::*;
+
+#[cfg(CONFIG_HIGHMEM)]
+compile_error!("mapdrv assumes every page has a direct-map address (no CONFIG_HIGHMEM)");
+#[cfg(CONFIG_MEMORY_HOTREMOVE)]
+compile_error!(
+    "mapdrv's PageRef<'static> assumes struct pages are never removed (no CONFIG_MEMORY_HOTREMOVE)"
+);
+
+/// The largest order the buddy allocator serves (`MAX_PAGE_ORDER`).
+pub const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
+
+/// The size of a page in bytes.
+pub const PAGE_SIZE: usize = 1 << bindings::PAGE_SHIFT;
+
+/// A page frame number: a physical address divided by [`PAGE_SIZE`].
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct Pfn(pub usize);
+
+impl Pfn {
+    /// Whether a `struct page` exists for this frame (`pfn_valid()`).
+    #[inline]
+    pub fn is_valid(self) -> bool {
+        // SAFETY: `pfn_valid()` accepts any value.
+        unsafe { mapdrv_pfn_valid(self.0 as _) }
+    }
+
+    /// The physical address of the frame's first byte.
+    #[inline]
+    pub fn phys(self) -> u64 {
+        (self.0 as u64) << bindings::PAGE_SHIFT
+    }
+
+    /// The frame's `struct page` (`pfn_to_page()`), if the frame is valid.
+    pub fn page(self) -> Option<PageRef<'static>> {
+        if !self.is_valid() {
+            return None;
+        }
+        // SAFETY: `pfn_valid()` holds, which is `pfn_to_page()`'s precondition.
+        let ptr = unsafe { mapdrv_pfn_to_page(self.0 as _) };
+        // SAFETY: `pfn_to_page()` of a valid pfn is a valid `struct page`,
+        // and struct pages are never freed on this configuration (no memory
+        // hot-remove, checked above).
+        NonNull::new(ptr).map(|p| unsafe { PageRef::from_raw(p) })
+    }
+
+    /// The frame's address in the direct map (`pfn_to_virt()`), if valid.
+    pub fn to_virt(self) -> Option<NonNull<u8>> {
+        if !self.is_valid() {
+            return None;
+        }
+        // SAFETY: `pfn_to_kaddr()` is arithmetic; the pfn is valid, so the
+        // result lies in the direct map.
+        NonNull::new(unsafe { mapdrv_pfn_to_virt(self.0 as _) }.cast())
+    }
+
+    /// The pfn behind a direct-map address (`virt_to_pfn()`), or `None` for
+    /// any other address (vmalloc area, user space, garbage).
+    pub fn from_virt(addr: *const u8) -> Option<Pfn> {
+        PageRef::from_virt(addr).map(|p| p.pfn())
+    }
+}
+
+/// A shared view of one `struct page`: its metadata, not its memory.
+///
+/// It does not own the page; it only proves the `struct page` exists for
+/// `'a`. Use [`Pages`] or [`FreePages`] to own memory.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct page` for the lifetime `'a`.
+#[derive(Clone, Copy)]
+pub struct PageRef<'a> {
+    ptr: NonNull<bindings::page>,
+    _life: PhantomData<&'a bindings::page>,
+}
+
+impl PageRef<'_> {
+    /// Wraps a raw `struct page` pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `struct page` for the chosen lifetime.
+    #[inline]
+    pub unsafe fn from_raw(ptr: NonNull<bindings::page>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        PageRef {
+            ptr,
+            _life: PhantomData,
+        }
+    }
+
+    /// The page behind a direct-map address (`virt_to_page()`), or `None` if
+    /// `addr` is not in the direct map (`virt_addr_valid()` is false), e.g. a
+    /// vmalloc address: use [`crate::vmalloc::VmallocBuf`] for those.
+    pub fn from_virt(addr: *const u8) -> Option<PageRef<'static>> {
+        // SAFETY: `virt_addr_valid()` accepts any address.
+        if !unsafe { mapdrv_virt_addr_valid(addr.cast()) } {
+            return None;
+        }
+        // SAFETY: `virt_addr_valid()` holds, which `virt_to_page()` requires.
+        let ptr = unsafe { mapdrv_virt_to_page(addr.cast()) };
+        // SAFETY: a valid direct-map address has a valid `struct page`, never freed here.
+        NonNull::new(ptr).map(|p| unsafe { PageRef::from_raw(p) })
+    }
+
+    /// The raw `struct page` pointer.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut bindings::page {
+        self.ptr.as_ptr()
+    }
+
+    /// The page frame number (`page_to_pfn()`).
+    #[inline]
+    pub fn pfn(&self) -> Pfn {
+        // SAFETY: by the type invariant `ptr` is a valid `struct page`.
+        Pfn(unsafe { mapdrv_page_to_pfn(self.ptr.as_ptr()) } as usize)
+    }
+
+    /// The physical address of the page.
+    #[inline]
+    pub fn phys(&self) -> u64 {
+        self.pfn().phys()
+    }
+
+    /// The page's address in the direct map (`page_address()`).
+    #[inline]
+    pub fn direct_map_addr(&self) -> *mut u8 {
+        // SAFETY: by the type invariant `ptr` is a valid `struct page`.
+        unsafe { mapdrv_page_address(self.ptr.as_ptr()) }.cast()
+    }
+
+    /// The zone the page belongs to (`page_zonenum()`).
+    pub fn zone(&self) -> Zone {
+        // SAFETY: by the type invariant `ptr` is a valid `struct page`.
+        let raw = unsafe { mapdrv_page_zonenum(self.ptr.as_ptr()) };
+        // `page_zonenum()` only returns zones this kernel was built with.
+        Zone::from_raw(raw as u32).unwrap_or(Zone::Normal)
+    }
+
+    /// The page's reference count (`page_count()`); 0 for a free page or the
+    /// tail of a non-compound block.
+    #[inline]
+    pub fn refcount(&self) -> i32 {
+        // SAFETY: by the type invariant `ptr` is a valid `struct page`.
+        unsafe { mapdrv_page_count(self.ptr.as_ptr()) }
+    }
+
+    /// Whether `PG_reserved` is set (`PageReserved()`).
+    #[inline]
+    pub fn is_reserved(&self) -> bool {
+        // SAFETY: by the type invariant `ptr` is a valid `struct page`.
+        unsafe { mapdrv_page_reserved(self.ptr.as_ptr()) }
+    }
+}
+
+fn check_order(order: u32) -> Result {
+    if order > MAX_ORDER {
+        pr_warn!(
+            "refusing order {} page allocation: the buddy allocator stops at MAX_PAGE_ORDER {}\n",
+            order,
+            MAX_ORDER
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// An owned block of `2^order` physically contiguous pages from
+/// `alloc_pages()`, given back by `Drop` with `__free_pages(page, order)`.
+///
+/// # Invariants
+///
+/// `first` is the first `struct page` of a block of `2^order` pages that
+/// `alloc_pages(_, order)` returned and that this value owns exclusively;
+/// `order <= MAX_ORDER`.
+pub struct Pages {
+    first: NonNull<bindings::page>,
+    order: u32,
+}
+
+// SAFETY: a block of pages is plain memory owned by this value; it can be
+// used and freed from any thread.
+unsafe impl Send for Pages {}
+// SAFETY: shared references only read metadata or the memory, which
+// `&self` methods never write.
+unsafe impl Sync for Pages {}
+
+impl Pages {
+    /// Allocates `2^order` contiguous pages with `alloc_pages(gfp, order)`.
+    ///
+    /// Returns `EINVAL` (and logs one line) for `order > MAX_ORDER`, before
+    /// calling the allocator, and `ENOMEM` when the allocator fails.
+    pub fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
+        check_order(order)?;
+        // SAFETY: `order <= MAX_PAGE_ORDER`; depending on `gfp` the call may
+        // sleep, which the caller chose by passing such flags.
+        let page = unsafe { bindings::alloc_pages(gfp.as_raw(), order) };
+        let first = NonNull::new(page).ok_or(ENOMEM)?;
+        // INVARIANT: a non-NULL `alloc_pages()` result is a block of
+        // `2^order` pages now owned by us; `order` was checked.
+        Ok(Pages { first, order })
+    }
+
+    /// The order of the block.
+    #[inline]
+    pub fn order(&self) -> u32 {
+        self.order
+    }
+
+    /// How many pages the block has (`2^order`).
+    #[inline]
+    pub fn page_count(&self) -> usize {
+        1 << self.order
+    }
+
+    /// The size of the block in bytes.
+    #[inline]
+    pub fn size(&self) -> usize {
+        PAGE_SIZE << self.order
+    }
+
+    /// The first page.
+    #[inline]
+    pub fn first(&self) -> PageRef<'_> {
+        // SAFETY: by the type invariant `first` is valid while we own it.
+        unsafe { PageRef::from_raw(self.first) }
+    }
+
+    /// The first page's frame number; the block is `pfn()..pfn() + page_count()`.
+    #[inline]
+    pub fn pfn(&self) -> Pfn {
+        self.first().pfn()
+    }
+
+    /// The physical address of the block.
+    #[inline]
+    pub fn phys(&self) -> u64 {
+        self.first().phys()
+    }
+
+    /// The zone of the block (a buddy block never straddles zones).
+    #[inline]
+    pub fn zone(&self) -> Zone {
+        self.first().zone()
+    }
+
+    /// The pages of the block, in order.
+    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+        let first = self.pfn().0;
+        (0..self.page_count()).map(move |i| {
+            // SAFETY: every pfn of an owned block is valid, and its
+            // `struct page` lives at least as long as the block.
+            unsafe {
+                PageRef::from_raw(NonNull::new_unchecked(mapdrv_pfn_to_page((first + i) as _)))
+            }
+        })
+    }
+
+    /// The block's address in the direct map.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.first().direct_map_addr()
+    }
+
+    /// The block's memory.
+    ///
+    /// Without `__GFP_ZERO` it holds whatever the previous owner left: the
+    /// bytes are real RAM behind the direct map, so they are some `u8`
+    /// values, just not meaningful ones.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the block is `size()` bytes of direct-mapped memory owned
+        // by `self`, and `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+    }
+
+    /// The block's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
+    }
+
+    /// Marks an order-0 page reserved (`mark_page_reserved()`), see
+    /// [`ReservedPage`]. Returns `EINVAL` (and `self` is freed) for a block
+    /// of higher order: `free_reserved_page()` frees single pages.
+    pub fn into_reserved(self) -> Result<ReservedPage> {
+        if self.order != 0 {
+            pr_warn!(
+                "refusing to reserve an order-{} block: only order-0 pages can be reserved\n",
+                self.order
+            );
+            return Err(EINVAL);
+        }
+        let page = self.first;
+        core::mem::forget(self);
+        // SAFETY: we own `page` (order 0) and hand ownership to the
+        // `ReservedPage`, which frees it with `free_reserved_page()`.
+        unsafe { mapdrv_mark_page_reserved(page.as_ptr()) };
+        // INVARIANT: `page` is owned and was marked reserved just now.
+        Ok(ReservedPage { page })
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own this block of this order,
+        // and this is the only place it is freed.
+        unsafe { bindings::__free_pages(self.first.as_ptr(), self.order) };
+    }
+}
+
+/// An owned block from `__get_free_pages()` / `get_zeroed_page()`, known by
+/// its direct-map address, given back by `Drop` with `free_pages(addr, order)`.
+///
+/// # Invariants
+///
+/// `addr` is the address `__get_free_pages(_, order)` (or, with `order == 0`,
+/// `get_zeroed_page()`) returned, exclusively owned by this value.
+pub struct FreePages {
+    addr: NonNull<u8>,
+    order: u32,
+}
+
+// SAFETY: plain owned memory, as for `Pages`.
+unsafe impl Send for FreePages {}
+// SAFETY: `&self` methods only read.
+unsafe impl Sync for FreePages {}
+
+impl FreePages {
+    /// `__get_free_pages(gfp, order)`: `EINVAL` for `order > MAX_ORDER`,
+    /// `ENOMEM` on failure.
+    pub fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
+        check_order(order)?;
+        // SAFETY: `order` is in range; sleeping is the caller's choice via `gfp`.
+        let addr = unsafe { mapdrv_get_free_pages(gfp.as_raw(), order) };
+        let addr = NonNull::new(addr as *mut u8).ok_or(ENOMEM)?;
+        // INVARIANT: a non-zero result is an owned block of this order.
+        Ok(FreePages { addr, order })
+    }
+
+    /// `get_zeroed_page(gfp)`: one zeroed page.
+    pub fn zeroed(gfp: Gfp) -> Result<Self> {
+        // SAFETY: sleeping is the caller's choice via `gfp`.
+        let addr = unsafe { mapdrv_get_zeroed_page(gfp.as_raw()) };
+        let addr = NonNull::new(addr as *mut u8).ok_or(ENOMEM)?;
+        // INVARIANT: a non-zero result is an owned order-0 block.
+        Ok(FreePages { addr, order: 0 })
+    }
+
+    /// The block's direct-map address.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.addr.as_ptr()
+    }
+
+    /// The order of the block.
+    #[inline]
+    pub fn order(&self) -> u32 {
+        self.order
+    }
+
+    /// The size of the block in bytes.
+    #[inline]
+    pub fn size(&self) -> usize {
+        PAGE_SIZE << self.order
+    }
+
+    /// The first page (`virt_to_page(addr)`).
+    pub fn first(&self) -> PageRef<'_> {
+        // SAFETY: `addr` is a direct-map address of a page we own, so
+        // `virt_to_page()` is valid for it and the page outlives `&self`.
+        unsafe {
+            PageRef::from_raw(NonNull::new_unchecked(mapdrv_virt_to_page(
+                self.addr.as_ptr().cast(),
+            )))
+        }
+    }
+
+    /// The block's memory (see [`Pages::as_slice`] about its contents).
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `size()` owned, direct-mapped bytes; `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+    }
+
+    /// The block's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
+    }
+}
+
+impl Drop for FreePages {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own the block at `addr` of this
+        // order; this is the only place it is freed.
+        unsafe { bindings::free_pages(self.addr.as_ptr() as usize as _, self.order) };
+    }
+}
+
+/// An order-0 page taken out of the allocator's accounting with
+/// `mark_page_reserved()`; `Drop` hands it back with `free_reserved_page()`.
+///
+/// Ownership, exactly: the value owns the page as [`Pages`] did, but while
+/// it lives the page has `PG_reserved` set and is not counted in the zone's
+/// managed pages nor in `totalram_pages()` (the pair exists to hand
+/// boot-time memory to the buddy allocator). `free_reserved_page()` clears
+/// `PG_reserved`, resets the reference count to one, frees the page and
+/// counts it again. The page must not be freed any other way, which is why
+/// this type has no way to get the page out again.
+///
+/// The seeds' other use of `PG_reserved`, setting it on pages before
+/// `remap_pfn_range()`, is obsolete: `remap_pfn_range()` marks the VMA
+/// `VM_IO | VM_PFNMAP` and the mm never touches such pages.
+///
+/// # Invariants
+///
+/// `page` is an order-0 page this value owns, marked with `mark_page_reserved()`.
+pub struct ReservedPage {
+    page: NonNull<bindings::page>,
+}
+
+// SAFETY: an owned page; nothing ties it to a thread.
+unsafe impl Send for ReservedPage {}
+// SAFETY: `&self` methods only read metadata.
+unsafe impl Sync for ReservedPage {}
+
+impl ReservedPage {
+    /// The page.
+    #[inline]
+    pub fn page(&self) -> PageRef<'_> {
+        // SAFETY: by the type invariant `page` is valid while we own it.
+        unsafe { PageRef::from_raw(self.page) }
+    }
+}
+
+impl Drop for ReservedPage {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own a page marked with
+        // `mark_page_reserved()`, which `free_reserved_page()` undoes.
+        unsafe { bindings::free_reserved_page(self.page.as_ptr()) };
+    }
+}
+
+/// Pages the buddy allocator currently holds free (`NR_FREE_PAGES`).
+pub fn nr_free_pages() -> usize {
+    // SAFETY: reads a global counter.
+    unsafe { mapdrv_nr_free_pages() as usize }
+}
+
+/// Pages the kernel manages (`totalram_pages()`).
+pub fn totalram_pages() -> usize {
+    // SAFETY: reads a global counter.
+    unsafe { mapdrv_totalram_pages() as usize }
+}
+
+#[kunit_tests(mapdrv_pages)]
+mod tests {
+    use super::*;
+
+    /// Every order from 0 to MAX_ORDER allocates a block of the right size
+    /// whose pfns are consecutive and naturally aligned (buddy blocks are).
+    #[test]
+    fn every_order_is_contiguous_and_aligned() -> Result {
+        for order in 0..=MAX_ORDER {
+            let block = Pages::alloc(Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN, order)?;
+            assert_eq!(block.page_count(), 1 << order);
+            assert_eq!(block.size(), PAGE_SIZE << order);
+            let first = block.pfn().0;
+            assert_eq!(first % (1 << order), 0);
+            let mut n = 0;
+            for (i, p) in block.pages().enumerate() {
+                assert_eq!(p.pfn().0, first + i);
+                n += 1;
+            }
+            assert_eq!(n, 1 << order);
+        }
+        Ok(())
+    }
+
+    /// An order above MAX_PAGE_ORDER is refused with EINVAL, by us.
+    #[test]
+    fn order_above_max_is_einval() {
+        assert_eq!(
+            Pages::alloc(Gfp::GFP_KERNEL, MAX_ORDER + 1).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            FreePages::alloc(Gfp::GFP_KERNEL, MAX_ORDER + 1).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(Pages::alloc(Gfp::GFP_KERNEL, u32::MAX).err(), Some(EINVAL));
+    }
+
+    /// `__GFP_ZERO` and `get_zeroed_page()` give zeroed memory, even when
+    /// the page was dirty when it was last freed.
+    #[test]
+    fn zeroed_allocations_are_zero() -> Result {
+        let mut dirty = Pages::alloc(Gfp::GFP_KERNEL, 2)?;
+        dirty.as_mut_slice().fill(0x5a);
+        drop(dirty);
+        let z = Pages::alloc(Gfp::GFP_KERNEL | Gfp::__GFP_ZERO, 2)?;
+        assert!(z.as_slice().iter().all(|&b| b == 0));
+        let zp = FreePages::zeroed(Gfp::GFP_KERNEL)?;
+        assert_eq!(zp.size(), PAGE_SIZE);
+        assert!(zp.as_slice().iter().all(|&b| b == 0));
+        Ok(())
+    }
+
+    /// pfn -> page -> pfn, page -> virt -> page and virt -> pfn -> virt all
+    /// round-trip, for every page of a block.
+    #[test]
+    fn conversions_round_trip() -> Result {
+        let block = Pages::alloc(Gfp::GFP_KERNEL, 2)?;
+        for (i, p) in block.pages().enumerate() {
+            let pfn = p.pfn();
+            assert!(pfn.is_valid());
+            let back = pfn.page().ok_or(EINVAL)?;
+            assert_eq!(back.as_ptr(), p.as_ptr());
+            let va = p.direct_map_addr();
+            assert_eq!(va, block.as_ptr().wrapping_add(i * PAGE_SIZE));
+            assert_eq!(PageRef::from_virt(va).map(|q| q.as_ptr()), Some(p.as_ptr()));
+            assert_eq!(Pfn::from_virt(va), Some(pfn));
+            assert_eq!(pfn.to_virt().map(|v| v.as_ptr()), Some(va));
+            assert_eq!(p.phys(), (pfn.0 as u64) << bindings::PAGE_SHIFT);
+        }
+        Ok(())
+    }
+
+    /// The address form and the page form describe the same memory.
+    #[test]
+    fn get_free_pages_matches_its_page() -> Result {
+        let mut fp = FreePages::alloc(Gfp::GFP_KERNEL, 1)?;
+        assert_eq!(fp.size(), 2 * PAGE_SIZE);
+        let page = fp.first();
+        assert_eq!(page.direct_map_addr(), fp.as_ptr());
+        assert_eq!(page.refcount(), 1);
+        fp.as_mut_slice()[PAGE_SIZE] = 7;
+        assert_eq!(fp.as_slice()[PAGE_SIZE], 7);
+        Ok(())
+    }
+
+    /// Addresses outside the direct map have no `virt_to_page()`: we say
+    /// `None` instead of computing a bogus `struct page`.
+    #[test]
+    fn non_direct_map_addresses_are_refused() -> Result {
+        assert!(PageRef::from_virt(core::ptr::null()).is_none());
+        assert!(PageRef::from_virt(0x1000 as *const u8).is_none());
+        let v = crate::vmalloc::VmallocBuf::alloc(PAGE_SIZE)?;
+        assert!(PageRef::from_virt(v.as_ptr()).is_none());
+        assert!(Pfn::from_virt(v.as_ptr()).is_none());
+        assert!(!Pfn(usize::MAX >> bindings::PAGE_SHIFT).is_valid());
+        assert!(Pfn(usize::MAX >> bindings::PAGE_SHIFT).page().is_none());
+        Ok(())
+    }
+
+    /// `GFP_DMA` pages come from ZONE_DMA (below 16 MiB) and `GFP_DMA32`
+    /// pages from ZONE_DMA32 or below (below 4 GiB).
+    #[test]
+    fn zone_modifiers_are_honoured() -> Result {
+        let dma = Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA, 0)?;
+        assert_eq!(dma.zone(), Zone::Dma);
+        assert!(dma.phys() < 16 << 20);
+        for order in [0, 4] {
+            let d32 = Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, order)?;
+            assert!(matches!(d32.zone(), Zone::Dma | Zone::Dma32));
+            assert!(d32.phys() + d32.size() as u64 <= 4 << 30);
+        }
+        let normal = Pages::alloc(Gfp::GFP_KERNEL, 0)?;
+        assert!(normal.zone() != Zone::Movable);
+        Ok(())
+    }
+
+    /// Drop really gives the pages back: a 1 MiB block leaves the free
+    /// count and comes back (order 8 bypasses the per-cpu lists, so the
+    /// counter sees it at once).
+    #[test]
+    fn drop_returns_pages_to_the_buddy_allocator() -> Result {
+        let before = nr_free_pages();
+        let block = Pages::alloc(Gfp::GFP_KERNEL, 8)?;
+        let during = nr_free_pages();
+        drop(block);
+        let after = nr_free_pages();
+        assert!(during + 200 <= before);
+        assert!(after >= during + 200);
+        Ok(())
+    }
+
+    /// A reserved page is `PG_reserved` and out of `totalram_pages()` until
+    /// its `Drop` hands it back; higher orders are refused.
+    #[test]
+    fn reserved_page_accounting() -> Result {
+        let total = totalram_pages();
+        let page = Pages::alloc(Gfp::GFP_KERNEL, 0)?;
+        assert!(!page.first().is_reserved());
+        let reserved = page.into_reserved()?;
+        assert!(reserved.page().is_reserved());
+        assert_eq!(totalram_pages(), total - 1);
+        let raw = reserved.page().as_ptr();
+        drop(reserved);
+        assert_eq!(totalram_pages(), total);
+        // SAFETY: struct pages are never freed here; we only read its flags.
+        let after = unsafe { PageRef::from_raw(NonNull::new_unchecked(raw)) };
+        assert!(!after.is_reserved());
+        let block = Pages::alloc(Gfp::GFP_KERNEL, 1)?;
+        assert_eq!(block.into_reserved().err(), Some(EINVAL));
+        Ok(())
+    }
+}

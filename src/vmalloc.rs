@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `vmalloc()` / `vzalloc()` (`__vmalloc()`) / `vfree()`: virtually contiguous memory built
+//! from scattered pages.
+//!
+//! C API: `include/linux/vmalloc.h` (`vmalloc()`, `vzalloc()`, `vfree()`,
+//! `vmalloc_to_page()`, `is_vmalloc_addr()`).
+//!
+//! `vmalloc()` takes order-0 pages wherever the buddy allocator has them and
+//! maps them one after the other into the vmalloc area
+//! (`VMALLOC_START..VMALLOC_END`), a region of kernel virtual addresses
+//! separate from the direct map. The buffer is contiguous only virtually;
+//! `virt_to_page()` does not work on it, `vmalloc_to_page()` walks the page
+//! tables instead. That is why such a buffer cannot be mapped to user space
+//! with one `remap_pfn_range()` and is mapped page by page on fault (see
+//! `src/device.rs`). In exchange it can be far larger than `kmalloc()`'s
+//! 4 MiB limit.
+//!
+//! The `kernel` crate's `VBox<T>` / `VVec<T>` (allocator `Vmalloc`) are the
+//! typed way to vmalloc in Rust; [`VmallocBuf`] is the page-level view the
+//! seeds describe.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use crate::vmalloc::VmallocBuf;
+//! let buf = VmallocBuf::zalloc(64 << 20)?;        // 64 MiB: far above KMALLOC_MAX_SIZE
+//! assert!(buf.is_vmalloc_addr());
+//! assert_eq!(buf.page_count(), (64 << 20) / 4096);
+//! let runs = buf.phys_runs();                       // usually many: the pages are scattered
+//! ```
+
+use crate::gfp::Gfp;
+use crate::helpers::*;
+use crate::pages::{PageRef, PAGE_SIZE};
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// A `vmalloc()`ed buffer of whole pages, `vfree()`d on `Drop`.
+///
+/// # Invariants
+///
+/// `ptr` was returned by `vmalloc()`/`vzalloc()` for `size` bytes, `size` is
+/// a non-zero multiple of `PAGE_SIZE`, and the buffer is exclusively owned.
+pub struct VmallocBuf {
+    ptr: NonNull<u8>,
+    size: usize,
+}
+
+// SAFETY: owned memory; `vfree()` may be called from any sleepable context,
+// and `Drop` runs in one (mapdrv never drops a buffer in atomic context).
+unsafe impl Send for VmallocBuf {}
+// SAFETY: `&self` methods only read the memory or the page tables.
+unsafe impl Sync for VmallocBuf {}
+
+/// `len` rounded up to whole pages, or `EINVAL` for 0 or an absurd size.
+fn page_len(len: usize) -> Result<usize> {
+    if len == 0 {
+        pr_warn!("refusing a vmalloc of 0 bytes\n");
+        return Err(EINVAL);
+    }
+    len.checked_next_multiple_of(PAGE_SIZE).ok_or(EINVAL)
+}
+
+impl VmallocBuf {
+    /// `vmalloc(len)`, `len` rounded up to whole pages. Sleeps.
+    ///
+    /// `EINVAL` for `len == 0`; `ENOMEM` on failure, including requests
+    /// larger than RAM or the vmalloc area. `vmalloc(size)` is
+    /// `__vmalloc(size, GFP_KERNEL)`; mapdrv calls `__vmalloc(size,
+    /// GFP_KERNEL | __GFP_NOWARN)` so that a failure is an `ENOMEM` for the
+    /// caller rather than a stack dump in the log.
+    pub fn alloc(len: usize) -> Result<Self> {
+        let size = page_len(len)?;
+        // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
+        // process context.
+        let ptr =
+            unsafe { mapdrv_vmalloc(size as _, (Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN).as_raw()) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
+        Ok(VmallocBuf { ptr, size })
+    }
+
+    /// `vzalloc(len)`: like [`VmallocBuf::alloc`], zeroed
+    /// (`__GFP_ZERO` added to the mask).
+    pub fn zalloc(len: usize) -> Result<Self> {
+        let size = page_len(len)?;
+        let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO;
+        // SAFETY: as in `alloc`.
+        let ptr = unsafe { mapdrv_vmalloc(size as _, gfp.as_raw()) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: as in `alloc`.
+        Ok(VmallocBuf { ptr, size })
+    }
+
+    /// The size in bytes (whole pages).
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The number of pages.
+    #[inline]
+    pub fn page_count(&self) -> usize {
+        self.size / PAGE_SIZE
+    }
+
+    /// The buffer's address in the vmalloc area.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Whether the address lies in the vmalloc area (`is_vmalloc_addr()`).
+    pub fn is_vmalloc_addr(&self) -> bool {
+        // SAFETY: `is_vmalloc_addr()` only compares the address with the
+        // bounds of the area.
+        unsafe { bindings::is_vmalloc_addr(self.ptr.as_ptr().cast()) }
+    }
+
+    /// The buffer's memory (see [`crate::pages::Pages::as_slice`] on the
+    /// contents of memory allocated without zeroing).
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `size` owned, mapped bytes; `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
+    }
+
+    /// The buffer's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
+    }
+
+    /// The page behind page number `index` (`vmalloc_to_page()`), or `None`
+    /// past the end.
+    pub fn page(&self, index: usize) -> Option<PageRef<'_>> {
+        if index >= self.page_count() {
+            return None;
+        }
+        // SAFETY: the address lies inside our live vmalloc buffer.
+        let p =
+            unsafe { bindings::vmalloc_to_page(self.ptr.as_ptr().add(index * PAGE_SIZE).cast()) };
+        // SAFETY: the page backs our buffer and lives as long as it.
+        NonNull::new(p).map(|p| unsafe { PageRef::from_raw(p) })
+    }
+
+    /// The pages behind the buffer, in virtual order.
+    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+        (0..self.page_count()).filter_map(move |i| self.page(i))
+    }
+
+    /// How many physically contiguous runs the buffer's pages form: 1 means
+    /// one contiguous block, `page_count()` means no two neighbours are
+    /// adjacent in physical memory.
+    pub fn phys_runs(&self) -> usize {
+        let mut runs = 0;
+        let mut prev: Option<usize> = None;
+        for p in self.pages() {
+            let pfn = p.pfn().0;
+            if prev.map_or(true, |q| q + 1 != pfn) {
+                runs += 1;
+            }
+            prev = Some(pfn);
+        }
+        runs
+    }
+}
+
+impl Drop for VmallocBuf {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own this vmalloc buffer; this is
+        // the only place it is freed.
+        unsafe { mapdrv_vfree(self.ptr.as_ptr().cast()) };
+    }
+}
+
+/// The bounds of the vmalloc area, `VMALLOC_START..VMALLOC_END`.
+pub fn vmalloc_area() -> core::ops::Range<usize> {
+    // SAFETY: both read boot-time constants.
+    unsafe { mapdrv_vmalloc_start() as usize..mapdrv_vmalloc_end() as usize }
+}
+
+#[kunit_tests(mapdrv_vmalloc)]
+mod tests {
+    use super::*;
+    use crate::kmalloc::KmallocBuf;
+
+    /// A vmalloc buffer lives in the vmalloc area, not the direct map.
+    #[test]
+    fn lives_in_the_vmalloc_area() -> Result {
+        let b = VmallocBuf::alloc(3 * PAGE_SIZE)?;
+        assert!(b.is_vmalloc_addr());
+        assert!(vmalloc_area().contains(&(b.as_ptr() as usize)));
+        assert!(PageRef::from_virt(b.as_ptr()).is_none());
+        let k = KmallocBuf::alloc(64, Gfp::GFP_KERNEL)?;
+        // SAFETY: only compares the address with the area's bounds.
+        assert!(!unsafe { bindings::is_vmalloc_addr(k.as_ptr().cast()) });
+        Ok(())
+    }
+
+    /// Sizes round up to whole pages; 0 is EINVAL; `vzalloc` is zero.
+    #[test]
+    fn sizes_and_zeroing() -> Result {
+        let b = VmallocBuf::zalloc(PAGE_SIZE + 1)?;
+        assert_eq!(b.size(), 2 * PAGE_SIZE);
+        assert_eq!(b.page_count(), 2);
+        assert!(b.as_slice().iter().all(|&x| x == 0));
+        assert_eq!(VmallocBuf::alloc(0).err(), Some(EINVAL));
+        assert_eq!(VmallocBuf::alloc(usize::MAX).err(), Some(EINVAL));
+        Ok(())
+    }
+
+    /// `vmalloc_to_page()` finds the page each virtual page is backed by:
+    /// writing through the vmalloc address shows up in the direct map.
+    #[test]
+    fn vmalloc_to_page_is_the_backing_page() -> Result {
+        let mut b = VmallocBuf::alloc(4 * PAGE_SIZE)?;
+        for i in 0..4 {
+            b.as_mut_slice()[i * PAGE_SIZE + 17] = 0x40 + i as u8;
+        }
+        for i in 0..4 {
+            let p = b.page(i).ok_or(EINVAL)?;
+            // SAFETY: the page backs our live buffer; its direct-map alias
+            // is readable, and we only read one byte we wrote above.
+            let v = unsafe { *p.direct_map_addr().add(17) };
+            assert_eq!(v, 0x40 + i as u8);
+        }
+        assert!(b.page(4).is_none());
+        Ok(())
+    }
+
+    /// 64 MiB: vmalloc succeeds where kmalloc cannot.
+    #[test]
+    fn sixty_four_mib() -> Result {
+        let b = VmallocBuf::alloc(64 << 20)?;
+        assert_eq!(b.page_count(), 16384);
+        assert!(b.phys_runs() >= 1 && b.phys_runs() <= b.page_count());
+        assert!(KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).is_err());
+        Ok(())
+    }
+
+    /// The run count agrees with a direct pfn walk.
+    #[test]
+    fn phys_runs_counts_breaks() -> Result {
+        let b = VmallocBuf::alloc(32 * PAGE_SIZE)?;
+        let pfns: KVec<usize> = {
+            let mut v = KVec::new();
+            for p in b.pages() {
+                v.push(p.pfn().0, kernel::alloc::flags::GFP_KERNEL)?;
+            }
+            v
+        };
+        assert_eq!(pfns.len(), 32);
+        let breaks = pfns.windows(2).filter(|w| w[1] != w[0] + 1).count();
+        assert_eq!(b.phys_runs(), breaks + 1);
+        Ok(())
+    }
+}
