@@ -194,6 +194,12 @@ const NAMES: &[(Gfp, &str)] = &[
     (Gfp::__GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"),
 ];
 
+impl kernel::fmt::Display for Gfp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl fmt::Display for Gfp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.0;
@@ -268,6 +274,12 @@ impl Zone {
             Zone::Dma32 => Some(4 << 30),
             Zone::Normal | Zone::Movable => None,
         }
+    }
+}
+
+impl kernel::fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -26,7 +26,6 @@ bool mapdrv_pfn_valid(unsigned long pfn) { return pfn_valid(pfn); }
 bool mapdrv_virt_addr_valid(const void *addr) { return virt_addr_valid(addr); }
 struct page *mapdrv_virt_to_page(const void *addr) { return virt_to_page(addr); }
 void *mapdrv_page_address(const struct page *page) { return page_address(page); }
-phys_addr_t mapdrv_virt_to_phys(const void *addr) { return virt_to_phys((void *)addr); }
 void *mapdrv_pfn_to_virt(unsigned long pfn) { return pfn_to_kaddr(pfn); }
 
 /* struct page state. */
@@ -34,8 +33,6 @@ int mapdrv_page_zonenum(const struct page *page) { return page_zonenum(page); }
 int mapdrv_page_count(const struct page *page) { return page_count(page); }
 bool mapdrv_page_reserved(const struct page *page) { return PageReserved(page); }
 void mapdrv_mark_page_reserved(struct page *page) { mark_page_reserved(page); }
-void mapdrv_get_page(struct page *page) { get_page(page); }
-void mapdrv_put_page(struct page *page) { put_page(page); }
 
 /* The page allocator's address-form entry points (include/linux/gfp.h). */
 unsigned long mapdrv_get_free_pages(gfp_t gfp, unsigned int order) { return __get_free_pages(gfp, order); }

@@ -26,8 +26,6 @@ extern "C" {
     pub(crate) fn mapdrv_virt_to_page(addr: *const c_void) -> *mut bindings::page;
     /// `page_address()`. `page` must point to a valid `struct page`.
     pub(crate) fn mapdrv_page_address(page: *const bindings::page) -> *mut c_void;
-    /// `virt_to_phys()`. `addr` must satisfy `virt_addr_valid()`.
-    pub(crate) fn mapdrv_virt_to_phys(addr: *const c_void) -> bindings::phys_addr_t;
     /// `pfn_to_kaddr()`: plain arithmetic on the direct map. Always safe;
     /// the result is meaningful only for a valid pfn.
     pub(crate) fn mapdrv_pfn_to_virt(pfn: c_ulong) -> *mut c_void;
@@ -39,10 +37,6 @@ extern "C" {
     pub(crate) fn mapdrv_page_reserved(page: *const bindings::page) -> bool;
     /// `mark_page_reserved()`. The caller must own `page` (order 0).
     pub(crate) fn mapdrv_mark_page_reserved(page: *mut bindings::page);
-    /// `get_page()`. The caller must hold a reference to `page`.
-    pub(crate) fn mapdrv_get_page(page: *mut bindings::page);
-    /// `put_page()`. Drops a reference the caller holds.
-    pub(crate) fn mapdrv_put_page(page: *mut bindings::page);
     /// `__get_free_pages()`. `order <= MAX_PAGE_ORDER`; may sleep per `gfp`.
     pub(crate) fn mapdrv_get_free_pages(gfp: bindings::gfp_t, order: c_uint) -> c_ulong;
     /// `get_zeroed_page()`. May sleep per `gfp`.
@@ -95,4 +89,10 @@ extern "C" {
     pub(crate) fn mapdrv_totalram_pages() -> c_ulong;
     /// The C value of GFP mask number `which` (see `src/helpers.c`). Always safe.
     pub(crate) fn mapdrv_gfp_c_value(which: c_uint) -> bindings::gfp_t;
+}
+
+/// `PAGE_OFFSET`: where the direct map starts (randomised by KASLR).
+pub(crate) fn page_offset() -> usize {
+    // SAFETY: reads a boot-time constant.
+    unsafe { mapdrv_page_offset() as usize }
 }

@@ -6,11 +6,14 @@
 //! C API: `include/linux/vmalloc.h` (`vmalloc()`, `vzalloc()`, `vfree()`,
 //! `vmalloc_to_page()`, `is_vmalloc_addr()`).
 //!
-//! `vmalloc()` takes order-0 pages wherever the buddy allocator has them and
-//! maps them one after the other into the vmalloc area
+//! `vmalloc()` gathers pages wherever the buddy allocator has them and maps
+//! them one after the other into the vmalloc area
 //! (`VMALLOC_START..VMALLOC_END`), a region of kernel virtual addresses
-//! separate from the direct map. The buffer is contiguous only virtually;
-//! `virt_to_page()` does not work on it, `vmalloc_to_page()` walks the page
+//! separate from the direct map. The buffer is guaranteed contiguous only
+//! virtually. (7.2's `vm_area_alloc_pages()` first takes the largest blocks
+//! it can get without direct reclaim and splits them, so on an idle machine
+//! the pages often happen to be physically contiguous too;
+//! [`VmallocBuf::phys_runs`] tells.) `virt_to_page()` does not work on it, `vmalloc_to_page()` walks the page
 //! tables instead. That is why such a buffer cannot be mapped to user space
 //! with one `remap_pfn_range()` and is mapped page by page on fault (see
 //! `src/device.rs`). In exchange it can be far larger than `kmalloc()`'s
@@ -27,7 +30,7 @@
 //! let buf = VmallocBuf::zalloc(64 << 20)?;        // 64 MiB: far above KMALLOC_MAX_SIZE
 //! assert!(buf.is_vmalloc_addr());
 //! assert_eq!(buf.page_count(), (64 << 20) / 4096);
-//! let runs = buf.phys_runs();                       // usually many: the pages are scattered
+//! let runs = buf.phys_runs();  // 1 on a fresh system, many once memory has been churned
 //! ```
 
 use crate::gfp::Gfp;

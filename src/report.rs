@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The allocation report: what each allocator really returned.
+//!
+//! At load (unless `report=0`) mapdrv allocates through every wrapper, looks
+//! at what came back (address region, zone, physical contiguity, pfns) and
+//! logs one line per probe, each ending in `PASS` or `FAIL` against what the
+//! API promises, then a summary:
+//!
+//! ```text
+//! mapdrv: report: alloc_pages order=3 size=32KiB gfp=GFP_KERNEL region=direct-map zone=Normal contiguous=yes pages=8 runs=1: PASS
+//! ...
+//! mapdrv: allocation report: 19 checks, 19 passed, 0 failed
+//! ```
+//!
+//! Raw kernel virtual and physical addresses (and pfns, which are physical
+//! addresses too) defeat KASLR, so they are added (`virt=... phys=...
+//! pfns=...`) only with `show_addresses=1`. Rust's `{:p}` prints the real
+//! pointer, unlike C's hashed `%p`, which is why this must be opt-in.
+//!
+//! The line format is stable (`key=value` tokens), for tools that parse it.
+
+use crate::gfp::{Gfp, Zone};
+use crate::kmalloc::{KmallocBuf, KMALLOC_MAX_SIZE};
+use crate::mempool::{FailableKmalloc, Mempool};
+use crate::pages::{self, FreePages, PageRef, Pages, MAX_ORDER, PAGE_SIZE};
+use crate::slab::KmemCache;
+use crate::vmalloc::{self, VmallocBuf};
+use core::fmt;
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// Where a kernel virtual address lies.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Region {
+    /// The direct (linear) map of all RAM: `PAGE_OFFSET + phys`.
+    DirectMap,
+    /// The vmalloc area, `VMALLOC_START..VMALLOC_END`.
+    Vmalloc,
+    /// Anything else (module text, fixmap, user space, garbage).
+    Other,
+}
+
+impl Region {
+    /// Classifies `addr`.
+    pub fn of(addr: *const u8) -> Region {
+        if PageRef::from_virt(addr).is_some() {
+            Region::DirectMap
+        // SAFETY: `is_vmalloc_addr()` only compares the address with bounds.
+        } else if unsafe { bindings::is_vmalloc_addr(addr.cast()) } {
+            Region::Vmalloc
+        } else {
+            Region::Other
+        }
+    }
+}
+
+impl kernel::fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Region::DirectMap => "direct-map",
+            Region::Vmalloc => "vmalloc",
+            Region::Other => "other",
+        })
+    }
+}
+
+/// A byte count printed with a binary unit (`32KiB`, `4MiB`, `100B`).
+pub struct Size(pub usize);
+
+impl kernel::fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        if n >= 1 << 20 && n % (1 << 20) == 0 {
+            write!(f, "{}MiB", n >> 20)
+        } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+            write!(f, "{}KiB", n >> 10)
+        } else {
+            write!(f, "{}B", n)
+        }
+    }
+}
+
+/// What a run of pages looks like physically.
+struct Frames {
+    pages: usize,
+    runs: usize,
+    first: usize,
+    last: usize,
+    zone: Option<Zone>,
+    mixed_zones: bool,
+}
+
+impl Frames {
+    fn of<'a>(it: impl Iterator<Item = PageRef<'a>>) -> Frames {
+        let mut fr = Frames {
+            pages: 0,
+            runs: 0,
+            first: 0,
+            last: 0,
+            zone: None,
+            mixed_zones: false,
+        };
+        let mut prev: Option<usize> = None;
+        for p in it {
+            let pfn = p.pfn().0;
+            if prev.map_or(true, |q| q + 1 != pfn) {
+                fr.runs += 1;
+            }
+            if fr.pages == 0 {
+                fr.first = pfn;
+            }
+            fr.last = pfn;
+            match fr.zone {
+                None => fr.zone = Some(p.zone()),
+                Some(z) if z != p.zone() => fr.mixed_zones = true,
+                _ => {}
+            }
+            prev = Some(pfn);
+            fr.pages += 1;
+        }
+        fr
+    }
+
+    fn contiguous(&self) -> bool {
+        self.runs == 1
+    }
+}
+
+/// Counts checks and prints the lines.
+struct Report {
+    show_addresses: bool,
+    checks: usize,
+    failed: usize,
+}
+
+impl Report {
+    fn line(&mut self, what: fmt::Arguments<'_>, addr: Option<(*const u8, &Frames)>, ok: bool) {
+        self.checks += 1;
+        if !ok {
+            self.failed += 1;
+        }
+        let verdict = if ok { "PASS" } else { "FAIL" };
+        match addr {
+            Some((va, fr)) if self.show_addresses => pr_info!(
+                "report: {} virt={:p} phys={:#x} pfns={:#x}..{:#x}: {}\n",
+                what,
+                va,
+                (fr.first as u64) << bindings::PAGE_SHIFT,
+                fr.first,
+                fr.last,
+                verdict
+            ),
+            _ => pr_info!("report: {}: {}\n", what, verdict),
+        }
+    }
+
+    /// A probe whose result is an error, which may be the expected outcome.
+    fn refused(&mut self, what: fmt::Arguments<'_>, got: Result<(), Error>, want: Error) {
+        let ok = got.err() == Some(want);
+        self.checks += 1;
+        if !ok {
+            self.failed += 1;
+        }
+        let name = if got.is_ok() { "success" } else { "error" };
+        pr_info!(
+            "report: {} result={} expected={}: {}\n",
+            what,
+            got.err().map_or(name, errname),
+            errname(want),
+            if ok { "PASS" } else { "FAIL" }
+        );
+    }
+
+    fn failed_alloc(&mut self, what: fmt::Arguments<'_>, e: Error) {
+        self.checks += 1;
+        self.failed += 1;
+        pr_info!("report: {} result={}: FAIL\n", what, errname(e));
+    }
+}
+
+/// The errno name of the errors an allocator wrapper returns.
+fn errname(e: Error) -> &'static str {
+    if e == EINVAL {
+        "EINVAL"
+    } else if e == ENOMEM {
+        "ENOMEM"
+    } else {
+        "error"
+    }
+}
+
+fn zone_ok(gfp: Gfp, fr: &Frames) -> bool {
+    let Some(z) = fr.zone else { return false };
+    if fr.mixed_zones {
+        return false;
+    }
+    // The allocator may fall back to lower zones, never to higher ones.
+    let rank = |z: Zone| match z {
+        Zone::Dma => 0,
+        Zone::Dma32 => 1,
+        Zone::Normal => 2,
+        Zone::Movable => 3,
+    };
+    rank(z) <= rank(gfp.highest_zone())
+}
+
+fn probe_pages(r: &mut Report, gfp: Gfp, order: u32) {
+    match Pages::alloc(gfp, order) {
+        Ok(block) => {
+            let fr = Frames::of(block.pages());
+            let zeroed = !gfp.contains(Gfp::__GFP_ZERO) || block.as_slice().iter().all(|&b| b == 0);
+            let limit_ok = fr.zone.and_then(Zone::phys_limit).map_or(true, |lim| {
+                gfp.highest_zone().phys_limit().map_or(true, |_| block.phys() + block.size() as u64 <= lim)
+            });
+            let ok = fr.contiguous()
+                && fr.pages == 1 << order
+                && Region::of(block.as_ptr()) == Region::DirectMap
+                && zone_ok(gfp, &fr)
+                && zeroed
+                && limit_ok;
+            r.line(
+                format_args!(
+                    "alloc_pages order={} size={} gfp={} region={} zone={} contiguous={} pages={} runs={}",
+                    order,
+                    Size(block.size()),
+                    gfp,
+                    Region::of(block.as_ptr()),
+                    fr.zone.map_or("?", Zone::name),
+                    if fr.contiguous() { "yes" } else { "no" },
+                    fr.pages,
+                    fr.runs
+                ),
+                Some((block.as_ptr(), &fr)),
+                ok,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("alloc_pages order={} gfp={}", order, gfp), e),
+    }
+}
+
+fn probe_free_pages(r: &mut Report, zeroed: bool, order: u32) {
+    let (api, res) = if zeroed {
+        ("get_zeroed_page", FreePages::zeroed(Gfp::GFP_KERNEL))
+    } else {
+        ("__get_free_pages", FreePages::alloc(Gfp::GFP_KERNEL, order))
+    };
+    match res {
+        Ok(fp) => {
+            let first = fp.first().pfn().0;
+            let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| pages::Pfn(first + i).page()));
+            let ok = fr.contiguous()
+                && Region::of(fp.as_ptr()) == Region::DirectMap
+                && (!zeroed || fp.as_slice().iter().all(|&b| b == 0));
+            r.line(
+                format_args!(
+                    "{} order={} size={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} zeroed={}",
+                    api,
+                    fp.order(),
+                    Size(fp.size()),
+                    Region::of(fp.as_ptr()),
+                    fr.zone.map_or("?", Zone::name),
+                    if fr.contiguous() { "yes" } else { "no" },
+                    fr.pages,
+                    if fp.as_slice().iter().all(|&b| b == 0) { "yes" } else { "no" }
+                ),
+                Some((fp.as_ptr(), &fr)),
+                ok,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("{} order={}", api, order), e),
+    }
+}
+
+fn probe_reserved(r: &mut Report) {
+    let total = pages::totalram_pages();
+    match Pages::alloc(Gfp::GFP_KERNEL, 0).and_then(Pages::into_reserved) {
+        Ok(rp) => {
+            let during = pages::totalram_pages();
+            let flagged = rp.page().is_reserved();
+            drop(rp);
+            let after = pages::totalram_pages();
+            r.line(
+                format_args!(
+                    "mark_page_reserved order=0 PG_reserved={} totalram_delta={} after_free_reserved_page_delta={}",
+                    if flagged { "yes" } else { "no" },
+                    during as isize - total as isize,
+                    after as isize - total as isize
+                ),
+                None,
+                flagged && during + 1 == total && after == total,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("mark_page_reserved order=0"), e),
+    }
+}
+
+fn probe_kmalloc(r: &mut Report, len: usize, zero: bool) {
+    let api = if zero { "kzalloc" } else { "kmalloc" };
+    let res = if zero {
+        KmallocBuf::zalloc(len, Gfp::GFP_KERNEL)
+    } else {
+        KmallocBuf::alloc(len, Gfp::GFP_KERNEL)
+    };
+    match res {
+        Ok(b) => {
+            let fr = Frames::of(b.pages());
+            let ok = fr.contiguous()
+                && b.ksize() >= len
+                && Region::of(b.as_ptr()) == Region::DirectMap
+                && (!zero || b.as_slice().iter().all(|&x| x == 0));
+            r.line(
+                format_args!(
+                    "{} size={} ksize={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
+                    api,
+                    Size(len),
+                    Size(b.ksize()),
+                    Region::of(b.as_ptr()),
+                    fr.zone.map_or("?", Zone::name),
+                    if fr.contiguous() { "yes" } else { "no" },
+                    fr.pages,
+                    fr.runs
+                ),
+                Some((b.as_ptr(), &fr)),
+                ok,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("{} size={}", api, Size(len)), e),
+    }
+}
+
+/// vmalloc `len` bytes. With `fragmented`, first take 32 single pages and
+/// give back every other one, leaving 16 scattered order-0 holes.
+///
+/// What to expect on 7.2: `vm_area_alloc_pages()` asks the buddy allocator
+/// for the largest blocks it can get without direct reclaim (up to
+/// `ilog2(pages left)`), splits them and only falls back to single pages
+/// when those fail. On a lightly used machine a vmalloc buffer therefore
+/// comes out physically contiguous (`runs=1`), holes or not. The API does
+/// not promise it, and under fragmentation the buffer is scattered:
+/// `runs=` reports what really happened.
+fn probe_vmalloc(r: &mut Report, len: usize, fragmented: bool) {
+    let mut holes = KVec::new();
+    if fragmented {
+        for _ in 0..32 {
+            let Ok(p) = Pages::alloc(Gfp::GFP_KERNEL, 0) else { break };
+            if holes.push(p, kernel::alloc::flags::GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+        let mut i = 0;
+        holes.retain(|_| {
+            i += 1;
+            i % 2 == 0
+        });
+    }
+    match VmallocBuf::alloc(len) {
+        Ok(v) => {
+            let fr = Frames::of(v.pages());
+            let ok = v.is_vmalloc_addr() && fr.pages == v.page_count() && Region::of(v.as_ptr()) == Region::Vmalloc;
+            r.line(
+                format_args!(
+                    "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
+                    Size(v.size()),
+                    if fragmented { " after=order0-holes" } else { "" },
+                    Region::of(v.as_ptr()),
+                    if fr.mixed_zones { "mixed" } else { fr.zone.map_or("?", Zone::name) },
+                    if fr.contiguous() { "yes" } else { "no" },
+                    fr.pages,
+                    fr.runs
+                ),
+                Some((v.as_ptr(), &fr)),
+                ok,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("vmalloc size={}", Size(len)), e),
+    }
+}
+
+/// Runs every probe, logs one line each and the summary; returns
+/// `(checks, failed)`.
+pub fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, usize) {
+    let mut r = Report {
+        show_addresses,
+        checks: 0,
+        failed: 0,
+    };
+    let area = vmalloc::vmalloc_area();
+    pr_info!(
+        "report: layout: page_size={} max_order={} ({} blocks) kmalloc_max={} vmalloc_area={}TiB free_pages={} totalram_pages={}\n",
+        PAGE_SIZE,
+        MAX_ORDER,
+        Size(PAGE_SIZE << MAX_ORDER),
+        Size(KMALLOC_MAX_SIZE),
+        (area.end - area.start + 1) >> 40,
+        pages::nr_free_pages(),
+        pages::totalram_pages()
+    );
+    if show_addresses {
+        pr_info!(
+            "report: layout: direct_map_start={:#x} vmalloc_start={:#x} vmalloc_end={:#x}\n",
+            crate::helpers::page_offset(),
+            area.start,
+            area.end
+        );
+    }
+
+    probe_pages(&mut r, Gfp::GFP_KERNEL, 0);
+    probe_pages(&mut r, Gfp::GFP_KERNEL, 3);
+    probe_pages(&mut r, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN, MAX_ORDER);
+    probe_pages(&mut r, Gfp::GFP_KERNEL | Gfp::__GFP_ZERO, 1);
+    probe_pages(&mut r, Gfp::GFP_KERNEL | Gfp::GFP_DMA, 0);
+    probe_pages(&mut r, Gfp::GFP_KERNEL | Gfp::GFP_DMA32, 2);
+    probe_pages(&mut r, Gfp::GFP_HIGHUSER_MOVABLE, 0);
+    probe_pages(&mut r, Gfp::GFP_ATOMIC, 0);
+    r.refused(
+        format_args!("alloc_pages order={} gfp=GFP_KERNEL", MAX_ORDER + 1),
+        Pages::alloc(Gfp::GFP_KERNEL, MAX_ORDER + 1).map(drop),
+        EINVAL,
+    );
+    probe_free_pages(&mut r, false, 2);
+    probe_free_pages(&mut r, true, 0);
+    probe_reserved(&mut r);
+
+    probe_kmalloc(&mut r, 100, false);
+    probe_kmalloc(&mut r, 4096, true);
+    probe_kmalloc(&mut r, 64 << 10, false);
+    r.refused(
+        format_args!("kmalloc size={} gfp=GFP_KERNEL", Size(64 << 20)),
+        KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).map(drop),
+        EINVAL,
+    );
+
+    match cache.alloc(sample, Gfp::GFP_KERNEL) {
+        Ok(obj) => {
+            let va = obj.as_ptr().cast::<u8>();
+            let fr = Frames::of(PageRef::from_virt(va).into_iter());
+            r.line(
+                format_args!(
+                    "kmem_cache_alloc cache={:?} object_size={} region={} zone={}",
+                    cache.name(),
+                    cache.object_size(),
+                    Region::of(va),
+                    fr.zone.map_or("?", Zone::name)
+                ),
+                Some((va, &fr)),
+                Region::of(va) == Region::DirectMap,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("kmem_cache_alloc cache={:?}", cache.name()), e),
+    }
+
+    // A mempool whose backing fails: the reserve still serves min_nr.
+    let backing = FailableKmalloc::new(256);
+    match Mempool::with_backing(4, &backing) {
+        Ok(pool) => {
+            backing.set_failing(true);
+            let mut served = 0;
+            let mut held = KVec::new();
+            // Ask for one more than the reserve holds: the fifth must fail.
+            for _ in 0..5 {
+                let Ok(e) = pool.alloc(Gfp::GFP_NOWAIT) else { break };
+                served += 1;
+                if held.push(e, kernel::alloc::flags::GFP_KERNEL).is_err() {
+                    break;
+                }
+            }
+            drop(held);
+            backing.set_failing(false);
+            r.line(
+                format_args!(
+                    "mempool_alloc min_nr=4 element=256B backing=failing served_from_reserve={} reserve_after_free={}",
+                    served,
+                    pool.reserve()
+                ),
+                None,
+                served == 4 && pool.reserve() == 4,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("mempool_create min_nr=4"), e),
+    }
+
+    probe_vmalloc(&mut r, 16 * PAGE_SIZE, false);
+    probe_vmalloc(&mut r, 64 << 20, false);
+    probe_vmalloc(&mut r, 16 * PAGE_SIZE, true);
+
+    pr_info!(
+        "allocation report: {} checks, {} passed, {} failed\n",
+        r.checks,
+        r.checks - r.failed,
+        r.failed
+    );
+    (r.checks, r.failed)
+}
