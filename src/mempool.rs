@@ -222,7 +222,7 @@ impl<'b> Mempool<'b> {
                 min_nr,
                 Some(backing_alloc::<B>),
                 Some(backing_free::<B>),
-                (backing as *const B).cast_mut().cast(),
+                core::ptr::from_ref(backing).cast_mut().cast(),
                 ElementKind::Bytes(size),
             )
         }

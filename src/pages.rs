@@ -37,6 +37,7 @@ use crate::helpers::*;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::bindings;
+use kernel::ffi::c_ulong;
 use kernel::prelude::*;
 
 #[cfg(CONFIG_HIGHMEM)]
@@ -61,7 +62,7 @@ impl Pfn {
     #[inline]
     pub fn is_valid(self) -> bool {
         // SAFETY: `pfn_valid()` accepts any value.
-        unsafe { mapdrv_pfn_valid(self.0 as _) }
+        unsafe { mapdrv_pfn_valid(self.0 as c_ulong) }
     }
 
     /// The physical address of the frame's first byte.
@@ -76,7 +77,7 @@ impl Pfn {
             return None;
         }
         // SAFETY: `pfn_valid()` holds, which is `pfn_to_page()`'s precondition.
-        let ptr = unsafe { mapdrv_pfn_to_page(self.0 as _) };
+        let ptr = unsafe { mapdrv_pfn_to_page(self.0 as c_ulong) };
         // SAFETY: `pfn_to_page()` of a valid pfn is a valid `struct page`,
         // and struct pages are never freed on this configuration (no memory
         // hot-remove, checked above).
@@ -90,7 +91,7 @@ impl Pfn {
         }
         // SAFETY: `pfn_to_kaddr()` is arithmetic; the pfn is valid, so the
         // result lies in the direct map.
-        NonNull::new(unsafe { mapdrv_pfn_to_virt(self.0 as _) }.cast())
+        NonNull::new(unsafe { mapdrv_pfn_to_virt(self.0 as c_ulong) }.cast())
     }
 
     /// The pfn behind a direct-map address (`virt_to_pfn()`), or `None` for
@@ -291,7 +292,9 @@ impl Pages {
             // SAFETY: every pfn of an owned block is valid, and its
             // `struct page` lives at least as long as the block.
             unsafe {
-                PageRef::from_raw(NonNull::new_unchecked(mapdrv_pfn_to_page((first + i) as _)))
+                PageRef::from_raw(NonNull::new_unchecked(mapdrv_pfn_to_page(
+                    (first + i) as c_ulong,
+                )))
             }
         })
     }
@@ -432,7 +435,7 @@ impl Drop for FreePages {
     fn drop(&mut self) {
         // SAFETY: by the type invariant we own the block at `addr` of this
         // order; this is the only place it is freed.
-        unsafe { bindings::free_pages(self.addr.as_ptr() as usize as _, self.order) };
+        unsafe { bindings::free_pages(self.addr.as_ptr() as usize as c_ulong, self.order) };
     }
 }
 

@@ -116,7 +116,7 @@ impl Frames {
         let mut prev: Option<usize> = None;
         for p in it {
             let pfn = p.pfn().0;
-            if prev.map_or(true, |q| q + 1 != pfn) {
+            if prev.is_none_or(|q| q + 1 != pfn) {
                 fr.runs += 1;
             }
             if fr.pages == 0 {
@@ -222,9 +222,11 @@ fn probe_pages(r: &mut Report, gfp: Gfp, order: u32) {
         Ok(block) => {
             let fr = Frames::of(block.pages());
             let zeroed = !gfp.contains(Gfp::__GFP_ZERO) || block.as_slice().iter().all(|&b| b == 0);
-            let limit_ok = fr.zone.and_then(Zone::phys_limit).map_or(true, |lim| {
-                gfp.highest_zone().phys_limit().map_or(true, |_| block.phys() + block.size() as u64 <= lim)
-            });
+            // GFP_DMA / GFP_DMA32 promise memory below the zone's limit.
+            let limit_ok = gfp
+                .highest_zone()
+                .phys_limit()
+                .is_none_or(|lim| block.phys() + block.size() as u64 <= lim);
             let ok = fr.contiguous()
                 && fr.pages == 1 << order
                 && Region::of(block.as_ptr()) == Region::DirectMap
@@ -260,7 +262,8 @@ fn probe_free_pages(r: &mut Report, zeroed: bool, order: u32) {
     match res {
         Ok(fp) => {
             let first = fp.first().pfn().0;
-            let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| pages::Pfn(first + i).page()));
+            let fr =
+                Frames::of((0..1usize << fp.order()).filter_map(|i| pages::Pfn(first + i).page()));
             let ok = fr.contiguous()
                 && Region::of(fp.as_ptr()) == Region::DirectMap
                 && (!zeroed || fp.as_slice().iter().all(|&b| b == 0));
@@ -355,7 +358,9 @@ fn probe_vmalloc(r: &mut Report, len: usize, fragmented: bool) {
     let mut holes = KVec::new();
     if fragmented {
         for _ in 0..32 {
-            let Ok(p) = Pages::alloc(Gfp::GFP_KERNEL, 0) else { break };
+            let Ok(p) = Pages::alloc(Gfp::GFP_KERNEL, 0) else {
+                break;
+            };
             if holes.push(p, kernel::alloc::flags::GFP_KERNEL).is_err() {
                 break;
             }
@@ -369,7 +374,9 @@ fn probe_vmalloc(r: &mut Report, len: usize, fragmented: bool) {
     match VmallocBuf::alloc(len) {
         Ok(v) => {
             let fr = Frames::of(v.pages());
-            let ok = v.is_vmalloc_addr() && fr.pages == v.page_count() && Region::of(v.as_ptr()) == Region::Vmalloc;
+            let ok = v.is_vmalloc_addr()
+                && fr.pages == v.page_count()
+                && Region::of(v.as_ptr()) == Region::Vmalloc;
             r.line(
                 format_args!(
                     "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
@@ -471,7 +478,9 @@ pub fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, 
             let mut held = KVec::new();
             // Ask for one more than the reserve holds: the fifth must fail.
             for _ in 0..5 {
-                let Ok(e) = pool.alloc(Gfp::GFP_NOWAIT) else { break };
+                let Ok(e) = pool.alloc(Gfp::GFP_NOWAIT) else {
+                    break;
+                };
                 served += 1;
                 if held.push(e, kernel::alloc::flags::GFP_KERNEL).is_err() {
                     break;

@@ -174,7 +174,7 @@ impl<T> KmemCache<T> {
         // creation happens in process context.
         let cache = unsafe {
             mapdrv_kmem_cache_create(
-                name.as_ptr().cast(),
+                name.as_char_ptr().cast(),
                 size_of::<T>() as u32,
                 align_of::<T>() as u32,
                 flags.as_raw(),

@@ -38,6 +38,7 @@ use crate::helpers::*;
 use crate::pages::{PageRef, PAGE_SIZE};
 use core::ptr::NonNull;
 use kernel::bindings;
+use kernel::ffi::c_ulong;
 use kernel::prelude::*;
 
 /// A `vmalloc()`ed buffer of whole pages, `vfree()`d on `Drop`.
@@ -78,8 +79,12 @@ impl VmallocBuf {
         let size = page_len(len)?;
         // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
         // process context.
-        let ptr =
-            unsafe { mapdrv_vmalloc(size as _, (Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN).as_raw()) };
+        let ptr = unsafe {
+            mapdrv_vmalloc(
+                size as c_ulong,
+                (Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN).as_raw(),
+            )
+        };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
         // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
         Ok(VmallocBuf { ptr, size })
@@ -91,7 +96,7 @@ impl VmallocBuf {
         let size = page_len(len)?;
         let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO;
         // SAFETY: as in `alloc`.
-        let ptr = unsafe { mapdrv_vmalloc(size as _, gfp.as_raw()) };
+        let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, gfp.as_raw()) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
         // INVARIANT: as in `alloc`.
         Ok(VmallocBuf { ptr, size })
@@ -161,7 +166,7 @@ impl VmallocBuf {
         let mut prev: Option<usize> = None;
         for p in self.pages() {
             let pfn = p.pfn().0;
-            if prev.map_or(true, |q| q + 1 != pfn) {
+            if prev.is_none_or(|q| q + 1 != pfn) {
                 runs += 1;
             }
             prev = Some(pfn);
