@@ -33,6 +33,7 @@ int mapdrv_page_zonenum(const struct page *page) { return page_zonenum(page); }
 int mapdrv_page_count(const struct page *page) { return page_count(page); }
 bool mapdrv_page_reserved(const struct page *page) { return PageReserved(page); }
 void mapdrv_mark_page_reserved(struct page *page) { mark_page_reserved(page); }
+void mapdrv_get_page(struct page *page) { get_page(page); }
 
 /* The page allocator's address-form entry points (include/linux/gfp.h). */
 unsigned long mapdrv_get_free_pages(gfp_t gfp, unsigned int order) { return __get_free_pages(gfp, order); }

@@ -19,6 +19,7 @@ int mapdrv_page_zonenum(const struct page *page);
 int mapdrv_page_count(const struct page *page);
 bool mapdrv_page_reserved(const struct page *page);
 void mapdrv_mark_page_reserved(struct page *page);
+void mapdrv_get_page(struct page *page);
 unsigned long mapdrv_get_free_pages(gfp_t gfp, unsigned int order);
 unsigned long mapdrv_get_zeroed_page(gfp_t gfp);
 void *mapdrv_kmalloc(size_t size, gfp_t gfp);

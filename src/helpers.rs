@@ -37,6 +37,9 @@ extern "C" {
     pub(crate) fn mapdrv_page_reserved(page: *const bindings::page) -> bool;
     /// `mark_page_reserved()`. The caller must own `page` (order 0).
     pub(crate) fn mapdrv_mark_page_reserved(page: *mut bindings::page);
+    /// `get_page()`. The caller must hold a reference to `page` (or own
+    /// the memory it describes).
+    pub(crate) fn mapdrv_get_page(page: *mut bindings::page);
     /// `__get_free_pages()`. `order <= MAX_PAGE_ORDER`; may sleep per `gfp`.
     pub(crate) fn mapdrv_get_free_pages(gfp: bindings::gfp_t, order: c_uint) -> c_ulong;
     /// `get_zeroed_page()`. May sleep per `gfp`.

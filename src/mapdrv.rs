@@ -12,7 +12,11 @@
 //! - [`slab`]: typed `kmem_cache`s with constructors;
 //! - [`mempool`]: `mempool_t` over slab, kmalloc, pages or a Rust backing;
 //! - [`vmalloc`]: `vmalloc()` buffers and their scattered pages;
-//! - [`report`]: what each of them really returned, logged at load.
+//! - [`report`]: what each of them really returned, logged at load;
+//! - [`vma`]: a safe `vm_operations_struct` with a `.fault` handler;
+//! - [`miscdev`]: a misc device whose `file_operations` carry `.owner`;
+//! - [`device`]: `/dev/mapdrv`, a vmalloc buffer mapped one page per fault;
+//! - [`abi`]: its ioctl, shared with the `maptest` tool.
 //!
 //! `src/helpers.c` holds the one-line C helpers for the APIs that are macros
 //! or `static inline` functions.
@@ -22,13 +26,17 @@
 
 use kernel::prelude::*;
 
+pub mod abi;
+pub mod device;
 pub mod gfp;
 mod helpers;
 pub mod kmalloc;
 pub mod mempool;
+pub mod miscdev;
 pub mod pages;
 pub mod report;
 pub mod slab;
+pub mod vma;
 pub mod vmalloc;
 
 module! {
@@ -46,6 +54,14 @@ module! {
             default: 0,
             description: "Print raw kernel virtual and physical addresses in the report (defeats KASLR; demo only)",
         },
+        buffer_pages: usize {
+            default: 10,
+            description: "Pages in /dev/mapdrv's vmalloc buffer (1..=65536, at most a quarter of RAM)",
+        },
+        verbose: u8 {
+            default: 1,
+            description: "Device log: 0 load/unload only, 1 also open/mmap/unmap/close, 2 also every fault",
+        },
     },
 }
 
@@ -60,43 +76,65 @@ pub struct ProbeRecord {
 }
 
 /// The module's state, alive from a successful `init` until unload.
+#[pin_data(PinnedDrop)]
 struct Mapdrv {
+    /// `/dev/mapdrv`. Deregistered first on unload (fields drop in order).
+    #[pin]
+    device: miscdev::MiscRegistration<device::MapdrvDevice>,
     /// The module's slab cache; destroyed (and gone from `/proc/slabinfo`)
     /// when the module unloads.
     _objects: slab::KmemCache<ProbeRecord>,
 }
 
-impl kernel::Module for Mapdrv {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+impl kernel::InPlaceModule for Mapdrv {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let report = *module_parameters::report.value();
         let show_addresses = *module_parameters::show_addresses.value();
-        if report > 1 || show_addresses > 1 {
-            pr_err!(
-                "invalid parameters report={} show_addresses={}: each must be 0 or 1\n",
+        let pages = *module_parameters::buffer_pages.value();
+        let verbose = *module_parameters::verbose.value();
+        try_pin_init!(Self {
+            _objects: {
+                if report > 1 || show_addresses > 1 || verbose > 2 {
+                    pr_err!(
+                        "invalid parameters report={} show_addresses={} verbose={}: report and show_addresses are 0 or 1, verbose 0..=2\n",
+                        report,
+                        show_addresses,
+                        verbose
+                    );
+                    return Err(EINVAL);
+                }
+                let objects = slab::KmemCache::new(c"mapdrv_object", slab::SlabFlags::NO_MERGE)?;
+                if report == 1 {
+                    let sample = ProbeRecord {
+                        api: "kmem_cache_alloc",
+                        size: core::mem::size_of::<ProbeRecord>(),
+                    };
+                    report::run(&objects, sample, show_addresses == 1);
+                }
+                objects
+            },
+            device <- miscdev::MiscRegistration::register(
+                c"mapdrv",
+                module,
+                device::MapdrvDevice::new(pages, verbose)?,
+            ),
+        })
+        .pin_chain(move |_| {
+            pr_info!(
+                "loaded: /dev/mapdrv with a {}-page vmalloc buffer reading \"ok\" (report={}, show_addresses={}, verbose={})\n",
+                pages,
                 report,
-                show_addresses
+                show_addresses,
+                verbose
             );
-            return Err(EINVAL);
-        }
-        let objects = slab::KmemCache::new(c"mapdrv_object", slab::SlabFlags::NO_MERGE)?;
-        pr_info!(
-            "loaded (report={}, show_addresses={}); slab cache mapdrv_object ready\n",
-            report,
-            show_addresses
-        );
-        if report == 1 {
-            let sample = ProbeRecord {
-                api: "kmem_cache_alloc",
-                size: core::mem::size_of::<ProbeRecord>(),
-            };
-            report::run(&objects, sample, show_addresses == 1);
-        }
-        Ok(Mapdrv { _objects: objects })
+            Ok(())
+        })
     }
 }
 
-impl Drop for Mapdrv {
-    fn drop(&mut self) {
-        pr_info!("unloaded\n");
+#[pinned_drop]
+impl PinnedDrop for Mapdrv {
+    fn drop(self: Pin<&mut Self>) {
+        pr_info!("unloaded: /dev/mapdrv removed, buffer and slab cache freed\n");
     }
 }

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/mapdrv`: a vmalloc buffer mapped into user space one page per fault.
+//!
+//! C API: a misc device ([`crate::miscdev`]) whose `mmap` installs VMA
+//! operations ([`crate::vma`]) whose `.fault` returns `vmalloc_to_page()` of
+//! the faulting offset — the seeds' classic mapdrv, with `.fault` in place of
+//! `nopage`.
+//!
+//! A vmalloc buffer is not physically contiguous (or not promised to be), so
+//! it cannot be mapped with one `remap_pfn_range()`. Instead `mmap` maps
+//! nothing: it checks the request, marks the VMA and installs the fault
+//! handler. Each first touch of a page faults; the handler finds the page
+//! behind that offset and hands it (with a reference) to the core, which
+//! fills in the one page table entry. Page tables are built lazily, page by
+//! page, and every mapping — in any process, at any offset, after `fork` —
+//! aliases the same kernel pages.
+//!
+//! # Contract
+//!
+//! - One buffer of `buffer_pages` pages (default 10, the classic MAPLEN;
+//!   1..=[`MAX_BUFFER_PAGES`], and at most a quarter of RAM), shared by every
+//!   opener; it starts as `"ok\0"` followed by zeros.
+//! - `mmap`: `MAP_SHARED`, read and/or write, any page offset whose range is
+//!   inside the buffer; a range past the end is `EINVAL`; `PROT_EXEC` is
+//!   `EINVAL` and `VM_MAYEXEC` is cleared (a later `mprotect(PROT_EXEC)` is
+//!   `EACCES`); `MAP_PRIVATE` only read-only (writable is `EINVAL`;
+//!   `VM_MAYWRITE` is cleared, so `mprotect(PROT_WRITE)` is `EACCES`);
+//!   `VM_DONTEXPAND`, so growing with `mremap` fails.
+//! - `read`/`write`/`lseek` on the same bytes: reads at or past the end
+//!   return 0, writes there fail with `ENOSPC`; crossing the end is short.
+//! - The module is pinned while a file is open or a mapping exists
+//!   (`.owner`, see [`crate::miscdev`]).
+//! - `MAPDRV_IOC_GET_STATS` ([`crate::abi`]) reports the counters.
+//!
+//! Log: `verbose=1` (default) logs open, mmap, unmap and close, one line
+//! each; `verbose=2` adds one line per fault; `verbose=0` only load/unload.
+
+use crate::abi::{MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_GET_STATS};
+use crate::miscdev::MiscDevice;
+use crate::pages::{self, PageRef, PAGE_SIZE};
+use crate::vma::{self, FaultError, VmFault, VmOperations};
+use crate::vmalloc::VmallocBuf;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::bindings;
+use kernel::fs::File;
+use kernel::mm::virt::{VmaNew, VmaRef};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::transmute::AsBytes;
+use kernel::uaccess::{UserPtr, UserSlice};
+
+/// The largest `buffer_pages` accepted: 65536 pages, 256 MiB. vmalloc could
+/// give more, but a demo buffer that size would only hide mistakes; loading
+/// also fails if the buffer would exceed a quarter of RAM.
+pub const MAX_BUFFER_PAGES: usize = 65536;
+
+// SAFETY: `MapdrvStats` is `repr(C)` with only `u32`/`u64` fields and no padding.
+unsafe impl AsBytes for MapdrvStats {}
+
+/// The device's counters; `Relaxed` is enough, they are statistics.
+#[derive(Default)]
+struct Counters {
+    opens: AtomicU64,
+    open_files: AtomicU64,
+    mmaps: AtomicU64,
+    mmaps_refused: AtomicU64,
+    live_mappings: AtomicU64,
+    faults: AtomicU64,
+    fault_errors: AtomicU64,
+    reads: AtomicU64,
+    writes: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+}
+
+/// The shared buffer: owned by the device and by every VMA mapping it
+/// (each holds an `Arc`).
+///
+/// Once shared, the memory is also reachable from user space through
+/// mappings, so the kernel side only touches it with `copy_{to,from}_user`
+/// on raw pointers, never through Rust references.
+pub struct Buffer {
+    mem: VmallocBuf,
+    counters: Counters,
+    verbose: u8,
+}
+
+impl Buffer {
+    fn size(&self) -> usize {
+        self.mem.size()
+    }
+}
+
+impl VmOperations for Buffer {
+    fn fault(&self, vmf: &VmFault) -> Result<PageRef<'_>, FaultError> {
+        let index = vmf.pgoff();
+        match self.mem.page(index) {
+            Some(page) => {
+                self.counters.faults.fetch_add(1, Relaxed);
+                if self.verbose >= 2 {
+                    pr_info!(
+                        "fault: page {} of {} ({}) at user address {:#x}, served by vmalloc_to_page\n",
+                        index,
+                        self.mem.page_count(),
+                        if vmf.is_write() { "write" } else { "read" },
+                        vmf.address()
+                    );
+                }
+                Ok(page)
+            }
+            None => {
+                self.counters.fault_errors.fetch_add(1, Relaxed);
+                pr_warn!(
+                    "fault: page {} is outside the {}-page buffer: SIGBUS\n",
+                    index,
+                    self.mem.page_count()
+                );
+                Err(FaultError::SigBus)
+            }
+        }
+    }
+
+    fn open(&self, _vma: &VmaRef) {
+        self.counters.live_mappings.fetch_add(1, Relaxed);
+    }
+
+    fn close(&self, vma: &VmaRef) {
+        self.counters.live_mappings.fetch_sub(1, Relaxed);
+        if self.verbose >= 1 {
+            pr_info!(
+                "unmap: {} pages of the buffer unmapped, {} mappings left\n",
+                (vma.end() - vma.start()) / PAGE_SIZE,
+                self.counters.live_mappings.load(Relaxed)
+            );
+        }
+    }
+}
+
+/// The misc device's state.
+pub struct MapdrvDevice {
+    buffer: Arc<Buffer>,
+}
+
+impl MapdrvDevice {
+    /// Allocates the `pages`-page buffer and writes `"ok"` into it.
+    /// `EINVAL` (with one log line) for a size outside the documented bound.
+    pub fn new(pages: usize, verbose: u8) -> Result<Self> {
+        let ram_quarter = pages::totalram_pages() / 4;
+        if pages == 0 || pages > MAX_BUFFER_PAGES || pages > ram_quarter {
+            pr_err!(
+                "buffer_pages={} is out of range: it must be 1..={} and at most a quarter of RAM ({} pages)\n",
+                pages,
+                MAX_BUFFER_PAGES,
+                ram_quarter
+            );
+            return Err(EINVAL);
+        }
+        let mut mem = VmallocBuf::zalloc(pages * PAGE_SIZE)?;
+        // Not shared yet: plain Rust access is fine here.
+        mem.as_mut_slice()[..3].copy_from_slice(b"ok\0");
+        let buffer = Arc::new(
+            Buffer {
+                mem,
+                counters: Counters::default(),
+                verbose,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(MapdrvDevice { buffer })
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> MapdrvStats {
+        let c = &self.buffer.counters;
+        MapdrvStats {
+            version: MAPDRV_ABI_VERSION,
+            size: core::mem::size_of::<MapdrvStats>() as u32,
+            buffer_size: self.buffer.size() as u64,
+            buffer_pages: self.buffer.mem.page_count() as u64,
+            opens: c.opens.load(Relaxed),
+            open_files: c.open_files.load(Relaxed),
+            mmaps: c.mmaps.load(Relaxed),
+            mmaps_refused: c.mmaps_refused.load(Relaxed),
+            live_mappings: c.live_mappings.load(Relaxed),
+            faults: c.faults.load(Relaxed),
+            fault_errors: c.fault_errors.load(Relaxed),
+            reads: c.reads.load(Relaxed),
+            writes: c.writes.load(Relaxed),
+            bytes_read: c.bytes_read.load(Relaxed),
+            bytes_written: c.bytes_written.load(Relaxed),
+        }
+    }
+
+    /// The bytes `[pos, pos + len)` clamped to the buffer, or `None` when
+    /// `pos` is at or past the end (or negative).
+    fn clamp(&self, pos: i64, len: usize) -> Option<(usize, usize)> {
+        let pos = usize::try_from(pos).ok()?;
+        let size = self.buffer.size();
+        if pos >= size {
+            return None;
+        }
+        Some((pos, len.min(size - pos)))
+    }
+
+    fn refuse(&self, why: &str) -> Result {
+        self.buffer.counters.mmaps_refused.fetch_add(1, Relaxed);
+        if self.buffer.verbose >= 1 {
+            pr_info!("mmap refused: {}\n", why);
+        }
+        Err(EINVAL)
+    }
+}
+
+#[vtable]
+impl MiscDevice for MapdrvDevice {
+    fn open(&self, file: &File) -> Result {
+        let c = &self.buffer.counters;
+        c.opens.fetch_add(1, Relaxed);
+        let now = c.open_files.fetch_add(1, Relaxed) + 1;
+        if self.buffer.verbose >= 1 {
+            let mode = match file.flags() & bindings::O_ACCMODE {
+                bindings::O_RDONLY => "read-only",
+                bindings::O_WRONLY => "write-only",
+                _ => "read-write",
+            };
+            pr_info!("open: {} ({} files open)\n", mode, now);
+        }
+        Ok(())
+    }
+
+    fn release(&self, _file: &File) {
+        let left = self.buffer.counters.open_files.fetch_sub(1, Relaxed) - 1;
+        if self.buffer.verbose >= 1 {
+            pr_info!(
+                "close: {} files open, {} mappings alive\n",
+                left,
+                self.buffer.counters.live_mappings.load(Relaxed)
+            );
+        }
+    }
+
+    fn read(&self, _file: &File, buf: UserPtr, len: usize, pos: &mut i64) -> Result<usize> {
+        if len == 0 {
+            return Ok(0);
+        }
+        let Some((start, n)) = self.clamp(*pos, len) else {
+            return Ok(0);
+        };
+        // SAFETY: `start + n <= size`, inside our live buffer; the copy
+        // uses raw pointers because user mappings may write concurrently.
+        let left = unsafe {
+            bindings::_copy_to_user(
+                buf.as_mut_ptr(),
+                self.buffer.mem.as_ptr().add(start).cast(),
+                n as _,
+            )
+        } as usize;
+        let done = n - left;
+        if done == 0 {
+            return Err(EFAULT);
+        }
+        *pos += done as i64;
+        self.buffer.counters.reads.fetch_add(1, Relaxed);
+        self.buffer
+            .counters
+            .bytes_read
+            .fetch_add(done as u64, Relaxed);
+        Ok(done)
+    }
+
+    fn write(&self, _file: &File, buf: UserPtr, len: usize, pos: &mut i64) -> Result<usize> {
+        if len == 0 {
+            return Ok(0);
+        }
+        let Some((start, n)) = self.clamp(*pos, len) else {
+            return Err(ENOSPC);
+        };
+        // SAFETY: as in `read`; the destination is inside our buffer.
+        let left = unsafe {
+            bindings::_copy_from_user(
+                self.buffer.mem.as_ptr().add(start).cast(),
+                buf.as_const_ptr(),
+                n as _,
+            )
+        } as usize;
+        let done = n - left;
+        if done == 0 {
+            return Err(EFAULT);
+        }
+        *pos += done as i64;
+        self.buffer.counters.writes.fetch_add(1, Relaxed);
+        self.buffer
+            .counters
+            .bytes_written
+            .fetch_add(done as u64, Relaxed);
+        Ok(done)
+    }
+
+    fn llseek(&self, file: &File, offset: i64, whence: i32) -> Result<i64> {
+        // SAFETY: `file` is valid for the call; `fixed_size_llseek()`
+        // updates `f_pos` under the file's own rules.
+        let r = unsafe {
+            bindings::fixed_size_llseek(file.as_ptr(), offset, whence, self.buffer.size() as i64)
+        };
+        if r < 0 {
+            Err(Error::from_errno(r as i32))
+        } else {
+            Ok(r)
+        }
+    }
+
+    fn mmap(&self, _file: &File, vma: &VmaNew) -> Result {
+        let len = vma.end() - vma.start();
+        // SAFETY: the VMA is in initial setup: nobody else accesses it.
+        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff } as usize;
+        let shared = vma.flags() & bindings::VM_SHARED as usize != 0;
+        if vma.executable() {
+            return self.refuse("PROT_EXEC is not allowed");
+        }
+        let end = pgoff
+            .checked_mul(PAGE_SIZE)
+            .and_then(|off| off.checked_add(len));
+        if end.is_none_or(|end| end > self.buffer.size()) {
+            return self.refuse("the range runs past the end of the buffer");
+        }
+        if !shared && vma.writable() {
+            return self
+                .refuse("a writable MAP_PRIVATE mapping would copy-on-write away from the buffer");
+        }
+        // Make the refusals stick: no later mprotect(PROT_EXEC), and no
+        // mprotect(PROT_WRITE) on a private mapping (both then fail EACCES).
+        vma.try_clear_mayexec()?;
+        if !shared {
+            vma.try_clear_maywrite()?;
+        }
+        // Growing with mremap would reach past the buffer.
+        vma.set_dontexpand();
+        let c = &self.buffer.counters;
+        c.mmaps.fetch_add(1, Relaxed);
+        let live = c.live_mappings.fetch_add(1, Relaxed) + 1;
+        if self.buffer.verbose >= 1 {
+            pr_info!(
+                "mmap: pages {}..{} of {}, {} {}, nothing mapped yet ({} mappings)\n",
+                pgoff,
+                pgoff + len / PAGE_SIZE,
+                self.buffer.mem.page_count(),
+                if shared { "MAP_SHARED" } else { "MAP_PRIVATE" },
+                if vma.writable() {
+                    "read-write"
+                } else {
+                    "read-only"
+                },
+                live
+            );
+        }
+        vma::install(vma, self.buffer.clone());
+        Ok(())
+    }
+
+    fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            MAPDRV_IOC_GET_STATS => {
+                let stats = self.stats();
+                let mut out =
+                    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<MapdrvStats>())
+                        .writer();
+                out.write(&stats)?;
+                Ok(0)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VMA operations: a safe `vm_operations_struct` with a `.fault` handler.
+//!
+//! C API: `struct vm_operations_struct` (`include/linux/mm.h`): `.open`,
+//! `.close` and `.fault`, and `vma->vm_private_data`.
+//!
+//! A driver that maps memory into user space lazily sets `vma->vm_ops` in
+//! its `mmap` handler; from then on every first touch of a page in the VMA
+//! calls `.fault`, which hands the page to the fault path
+//! (`vmf->page`, with a reference taken by `get_page()`), and the core
+//! installs the page table entry. `.open` runs when the VMA is copied (fork,
+//! split, mremap move), `.close` when a VMA goes away. This is the seeds'
+//! `nopage` callback, renamed `.fault` in 2.6.23.
+//!
+//! The `kernel` crate (7.2) can set VMA flags on a new VMA (`VmaNew`) but has
+//! no way to install operations. [`VmOperations`] fills that gap:
+//!
+//! - the implementor writes safe methods: `fault` returns a [`PageRef`]
+//!   borrowed from its own data, or a [`FaultError`]; it never sees a raw
+//!   pointer;
+//! - [`install`] stores an `Arc<T>` in `vm_private_data`; every VMA (and
+//!   every copy of it, through `.open`) owns one reference, dropped in
+//!   `.close`. The data therefore outlives every VMA that can fault on it,
+//!   without any reasoning about module lifetimes;
+//! - generic `extern "C"` trampolines, one `vm_operations_struct` per `T`
+//!   (a `const`), translate between the two.
+//!
+//! It is written to be proposable upstream (as `kernel::mm::virt::VmOperations`).
+//!
+//! # Examples
+//!
+//! ```ignore
+//! struct Buffer { pages: VmallocBuf }
+//! impl VmOperations for Buffer {
+//!     fn fault(&self, vmf: &VmFault) -> Result<PageRef<'_>, FaultError> {
+//!         self.pages.page(vmf.pgoff()).ok_or(FaultError::SigBus)
+//!     }
+//! }
+//! // In `MiscDevice::mmap`:
+//! vma::install(vma, self.buffer.clone());   // Arc<Buffer>
+//! ```
+
+use crate::pages::PageRef;
+use kernel::bindings;
+use kernel::mm::virt::{VmaNew, VmaRef};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// Why a fault could not be served.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FaultError {
+    /// The address has no backing: the process gets `SIGBUS`.
+    SigBus,
+    /// Out of memory (`VM_FAULT_OOM`).
+    Oom,
+}
+
+impl FaultError {
+    fn as_raw(self) -> bindings::vm_fault_t {
+        match self {
+            FaultError::SigBus => bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t,
+            FaultError::Oom => bindings::vm_fault_reason_VM_FAULT_OOM as bindings::vm_fault_t,
+        }
+    }
+}
+
+/// A page fault being served (`struct vm_fault`), read-only.
+///
+/// # Invariants
+///
+/// Wraps a valid `struct vm_fault` for the duration of a `.fault` call.
+#[repr(transparent)]
+pub struct VmFault(Opaque<bindings::vm_fault>);
+
+impl VmFault {
+    /// # Safety
+    ///
+    /// `ptr` must be the `vm_fault` of a `.fault` call in progress, valid for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::vm_fault) -> &'a VmFault {
+        // SAFETY: `VmFault` is a transparent wrapper; validity per the caller.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn raw(&self) -> &bindings::vm_fault__bindgen_ty_1 {
+        // SAFETY: by the type invariant the `vm_fault` is valid; its first
+        // (anonymous) part is constant during the call.
+        unsafe { &(*self.0.get()).__bindgen_anon_1 }
+    }
+
+    /// The faulting page's offset in the file, in pages (`vmf->pgoff`):
+    /// `vma->vm_pgoff` plus the page's index in the VMA.
+    #[inline]
+    pub fn pgoff(&self) -> usize {
+        self.raw().pgoff as usize
+    }
+
+    /// The faulting user address, rounded down to its page (`vmf->address`).
+    #[inline]
+    pub fn address(&self) -> usize {
+        self.raw().address as usize
+    }
+
+    /// Whether the fault is a write (`FAULT_FLAG_WRITE`).
+    #[inline]
+    pub fn is_write(&self) -> bool {
+        // SAFETY: `flags` is constant during the call.
+        let flags = unsafe { (*self.0.get()).flags };
+        flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
+    }
+
+    /// The VMA the fault is in.
+    #[inline]
+    pub fn vma(&self) -> &VmaRef {
+        // SAFETY: `vmf->vma` is valid, with the mmap or VMA lock held, for
+        // the whole `.fault` call, which outlives `&self`.
+        unsafe { VmaRef::from_raw(self.raw().vma) }
+    }
+}
+
+/// The operations of a lazily mapped VMA.
+///
+/// `Self` is the data shared by every VMA that uses these operations; it is
+/// kept alive by an `Arc` reference per VMA.
+pub trait VmOperations: Send + Sync + Sized + 'static {
+    /// Returns the page to map at `vmf.pgoff()`, borrowed from `self`.
+    ///
+    /// The trampoline takes a page reference (`get_page()`) that the page
+    /// table entry keeps until it is unmapped, so the page stays valid even
+    /// if `self` later lets go of it.
+    fn fault(&self, vmf: &VmFault) -> Result<PageRef<'_>, FaultError>;
+
+    /// A copy of a VMA was created (fork, split, mremap); `.open`.
+    fn open(&self, _vma: &VmaRef) {}
+
+    /// A VMA is going away; `.close`.
+    fn close(&self, _vma: &VmaRef) {}
+}
+
+/// The `vm_operations_struct` for `T`.
+struct Table<T>(core::marker::PhantomData<T>);
+
+impl<T: VmOperations> Table<T> {
+    const OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        open: Some(open_trampoline::<T>),
+        close: Some(close_trampoline::<T>),
+        fault: Some(fault_trampoline::<T>),
+        // SAFETY: all-zero is a valid `vm_operations_struct` (no callbacks).
+        ..unsafe { core::mem::zeroed() }
+    };
+}
+
+/// Installs `T`'s operations on a VMA being set up in `mmap`, with `data`
+/// as its private data. The VMA owns the `Arc` reference from now on.
+pub fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
+    let raw = vma.as_ptr();
+    // SAFETY: `vma` is undergoing initial setup (the `VmaNew` contract), so
+    // nobody else reads or writes these fields yet. `Table::<T>::OPS` is a
+    // constant promoted to a `'static`; the pointer we store is an owned
+    // `Arc<T>` reference that `close_trampoline::<T>` gives back.
+    unsafe {
+        (*raw).vm_private_data = data.into_foreign();
+        (*raw).vm_ops = &Table::<T>::OPS;
+    }
+}
+
+/// # Safety
+///
+/// `vma` must be a VMA whose operations are `Table::<T>::OPS`, passed by
+/// the mm to `.open` (its `vm_private_data` is then a live `Arc<T>`
+/// reference owned by the VMA it was copied from).
+unsafe extern "C" fn open_trampoline<T: VmOperations>(vma: *mut bindings::vm_area_struct) {
+    // SAFETY: per the function's contract `vm_private_data` came from
+    // `Arc::<T>::into_foreign` and is alive (the source VMA still owns it).
+    let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*vma).vm_private_data) };
+    // The copy shares `vm_private_data` with its source and needs its own
+    // reference: take one and leave it stored there.
+    let mine: Arc<T> = data.into();
+    let ptr = mine.into_foreign();
+    // SAFETY: the new VMA is not yet visible to anyone else.
+    debug_assert!(ptr == unsafe { (*vma).vm_private_data });
+    // SAFETY: `vma` is valid for the call.
+    data.open(unsafe { VmaRef::from_raw(vma) });
+}
+
+/// # Safety
+///
+/// `vma` must be a VMA with `Table::<T>::OPS`, passed to `.close`; its
+/// `vm_private_data` is the `Arc<T>` reference it owns, not used afterwards.
+unsafe extern "C" fn close_trampoline<T: VmOperations>(vma: *mut bindings::vm_area_struct) {
+    // SAFETY: the VMA owns one reference, stored by `install` or
+    // `open_trampoline`; `.close` is the last use of it.
+    let data = unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*vma).vm_private_data) };
+    // SAFETY: `vma` is valid for the call.
+    data.close(unsafe { VmaRef::from_raw(vma) });
+}
+
+/// # Safety
+///
+/// `vmf` must be a `vm_fault` passed to `.fault` for a VMA with
+/// `Table::<T>::OPS`.
+unsafe extern "C" fn fault_trampoline<T: VmOperations>(
+    vmf: *mut bindings::vm_fault,
+) -> bindings::vm_fault_t {
+    // SAFETY: valid for the duration of this call, per the contract.
+    let fault = unsafe { VmFault::from_raw(vmf) };
+    // SAFETY: the VMA owns a live `Arc<T>` reference in `vm_private_data`
+    // for as long as it exists, which covers this fault.
+    let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*fault.raw().vma).vm_private_data) };
+    match data.fault(fault) {
+        Ok(page) => {
+            let p = page.as_ptr();
+            // SAFETY: `p` is a valid page (it is borrowed from `data`, alive
+            // now); the reference we take is handed to the fault path with
+            // `vmf->page`, which keeps it in the page table entry.
+            unsafe {
+                crate::helpers::mapdrv_get_page(p);
+                (*vmf).page = p;
+            }
+            0
+        }
+        Err(e) => e.as_raw(),
+    }
+}
