@@ -31,7 +31,8 @@ pub struct MapdrvStats {
     pub buffer_pages: u64,
     /// Successful opens.
     pub opens: u64,
-    /// Files open right now.
+    /// Open files (`struct file`s) right now. A mapping keeps its file
+    /// open after the fd is closed, so this counts those too.
     pub open_files: u64,
     /// Successful `mmap` calls.
     pub mmaps: u64,

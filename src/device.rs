@@ -43,6 +43,7 @@ use crate::vma::{self, FaultError, VmFault, VmOperations};
 use crate::vmalloc::VmallocBuf;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::bindings;
+use kernel::ffi::c_ulong;
 use kernel::fs::File;
 use kernel::mm::virt::{VmaNew, VmaRef};
 use kernel::prelude::*;
@@ -253,7 +254,7 @@ impl MiscDevice for MapdrvDevice {
             bindings::_copy_to_user(
                 buf.as_mut_ptr(),
                 self.buffer.mem.as_ptr().add(start).cast(),
-                n as _,
+                n as c_ulong,
             )
         } as usize;
         let done = n - left;
@@ -281,7 +282,7 @@ impl MiscDevice for MapdrvDevice {
             bindings::_copy_from_user(
                 self.buffer.mem.as_ptr().add(start).cast(),
                 buf.as_const_ptr(),
-                n as _,
+                n as c_ulong,
             )
         } as usize;
         let done = n - left;
@@ -313,8 +314,8 @@ impl MiscDevice for MapdrvDevice {
     fn mmap(&self, _file: &File, vma: &VmaNew) -> Result {
         let len = vma.end() - vma.start();
         // SAFETY: the VMA is in initial setup: nobody else accesses it.
-        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff } as usize;
-        let shared = vma.flags() & bindings::VM_SHARED as usize != 0;
+        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+        let shared = vma.flags() & bindings::VM_SHARED != 0;
         if vma.executable() {
             return self.refuse("PROT_EXEC is not allowed");
         }

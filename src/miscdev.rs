@@ -193,16 +193,24 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// `MiscRegistration::<T>::register`; `misc_open()` left
     /// `file->private_data` pointing at our `struct miscdevice` (we never
     /// change it).
-    unsafe fn from_file<'a>(file: *mut bindings::file) -> &'a Self {
+    unsafe fn from_file<'a>(file: *mut bindings::file) -> (&'a Self, &'a File) {
         // SAFETY: per the contract `private_data` is the `misc` field of a
         // live, pinned `Self`; the module (and so the registration) is
-        // pinned while the file is open (`.owner`).
+        // pinned while the file is open (`.owner`). The file is valid for
+        // the duration of the file operation that calls us, and no
+        // `fdget_pos` region is active on this thread for it.
         unsafe {
             let misc = (*file).private_data.cast::<bindings::miscdevice>();
-            &*kernel::container_of!(Opaque::cast_from(misc), Self, misc)
+            let this = &*kernel::container_of!(Opaque::cast_from(misc), Self, misc);
+            (this, File::from_raw_file(file))
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: the VFS passes a valid inode and file being opened.
         let ret = unsafe { bindings::generic_file_open(inode, file) };
@@ -210,22 +218,30 @@ impl<T: MiscDevice> MiscRegistration<T> {
             return ret;
         }
         // SAFETY: `misc_open()` set `private_data` to our miscdevice.
-        let this = unsafe { Self::from_file(file) };
-        // SAFETY: the file is valid for the call; no fdget_pos region is active.
-        match this.data.open(unsafe { File::from_raw_file(file) }) {
+        let (this, f) = unsafe { Self::from_file(file) };
+        match this.data.open(f) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: a file of this device; `private_data` is unchanged.
-        let this = unsafe { Self::from_file(file) };
-        // SAFETY: the file is valid for the call.
-        this.data.release(unsafe { File::from_raw_file(file) });
+        let (this, f) = unsafe { Self::from_file(file) };
+        this.data.release(f);
         0
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn read(
         file: *mut bindings::file,
         buf: *mut u8,
@@ -233,19 +249,18 @@ impl<T: MiscDevice> MiscRegistration<T> {
         pos: *mut i64,
     ) -> isize {
         // SAFETY: a file of this device; `pos` is valid for the call.
-        let (this, pos) = unsafe { (Self::from_file(file), &mut *pos) };
-        // SAFETY: the file is valid for the call.
-        match this.data.read(
-            unsafe { File::from_raw_file(file) },
-            UserPtr::from_ptr(buf.cast()),
-            len,
-            pos,
-        ) {
+        let ((this, f), pos) = unsafe { (Self::from_file(file), &mut *pos) };
+        match this.data.read(f, UserPtr::from_ptr(buf.cast()), len, pos) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn write(
         file: *mut bindings::file,
         buf: *const u8,
@@ -253,54 +268,56 @@ impl<T: MiscDevice> MiscRegistration<T> {
         pos: *mut i64,
     ) -> isize {
         // SAFETY: as in `read`.
-        let (this, pos) = unsafe { (Self::from_file(file), &mut *pos) };
+        let ((this, f), pos) = unsafe { (Self::from_file(file), &mut *pos) };
         let user = UserPtr::from_ptr(buf.cast_mut().cast());
-        // SAFETY: the file is valid for the call.
-        match this
-            .data
-            .write(unsafe { File::from_raw_file(file) }, user, len, pos)
-        {
+        match this.data.write(f, user, len, pos) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
         // SAFETY: a file of this device.
-        let this = unsafe { Self::from_file(file) };
-        // SAFETY: the file is valid for the call.
-        match this
-            .data
-            .llseek(unsafe { File::from_raw_file(file) }, offset, whence)
-        {
+        let (this, f) = unsafe { Self::from_file(file) };
+        match this.data.llseek(f, offset, whence) {
             Ok(p) => p,
-            Err(e) => e.to_errno() as i64,
+            Err(e) => i64::from(e.to_errno()),
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn mmap(
         file: *mut bindings::file,
         vma: *mut bindings::vm_area_struct,
     ) -> c_int {
         // SAFETY: a file of this device.
-        let this = unsafe { Self::from_file(file) };
+        let (this, f) = unsafe { Self::from_file(file) };
         // SAFETY: `.mmap` is called on a VMA undergoing initial setup.
         let vma = unsafe { VmaNew::from_raw(vma) };
-        // SAFETY: the file is valid for the call.
-        match this.data.mmap(unsafe { File::from_raw_file(file) }, vma) {
+        match this.data.mmap(f, vma) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS only, on a file of a device registered by
+    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// arguments for the duration of the call.
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: a file of this device.
-        let this = unsafe { Self::from_file(file) };
-        // SAFETY: the file is valid for the call.
-        match this
-            .data
-            .ioctl(unsafe { File::from_raw_file(file) }, cmd, arg as usize)
-        {
+        let (this, f) = unsafe { Self::from_file(file) };
+        match this.data.ioctl(f, cmd, arg) {
             Ok(r) => r as c_long,
             Err(e) => e.to_errno() as c_long,
         }

@@ -93,13 +93,13 @@ impl VmFault {
     /// `vma->vm_pgoff` plus the page's index in the VMA.
     #[inline]
     pub fn pgoff(&self) -> usize {
-        self.raw().pgoff as usize
+        self.raw().pgoff
     }
 
     /// The faulting user address, rounded down to its page (`vmf->address`).
     #[inline]
     pub fn address(&self) -> usize {
-        self.raw().address as usize
+        self.raw().address
     }
 
     /// Whether the fault is a write (`FAULT_FLAG_WRITE`).

@@ -7,7 +7,7 @@ mark_log
 check "modprobe mapdrv (default parameters)" modprobe mapdrv
 check_log "the allocation report ends with 0 failed" 'mapdrv: allocation report: [0-9]+ checks, [0-9]+ passed, 0 failed'
 check_log "the report has one line per probe" 'mapdrv: report: vmalloc size=64MiB .*: PASS'
-check "a plain load prints no addresses" sh -c '! dmesg | tail -n +'"$((LOG_MARK + 1))"' | grep -E "mapdrv: report: .*(virt=|phys=|pfns=0x|_start=0x)"'
+check "a plain load prints no addresses" sh -c "! dmesg | sed -n '/mapdrv-test: mark $$-$LOG_MARK\$/,\$p' | grep -E 'mapdrv: report: .*(virt=|phys=|pfns=0x|_start=0x)'"
 check "/proc/slabinfo lists mapdrv_object while loaded" grep -q '^mapdrv_object ' /proc/slabinfo
 check "rmmod mapdrv" rmmod mapdrv
 check "/proc/slabinfo has no mapdrv_object after rmmod" sh -c '! grep -q "^mapdrv_object " /proc/slabinfo'
@@ -30,10 +30,12 @@ sync
 free0=$(meminfo MemFree) slab0=$(meminfo Slab)
 fails=0
 i=0
+quiet_console
 while [ $i -lt 100 ]; do
 	modprobe mapdrv report=0 && rmmod mapdrv || fails=$((fails + 1))
 	i=$((i + 1))
 done
+loud_console
 free1=$(meminfo MemFree) slab1=$(meminfo Slab)
 echo "# 100 cycles: MemFree ${free0} -> ${free1} kB (delta $((free1 - free0))), Slab ${slab0} -> ${slab1} kB (delta $((slab1 - slab0)))"
 check "100 modprobe/rmmod cycles all succeed" [ "$fails" -eq 0 ]

@@ -13,18 +13,32 @@ check() {
 	fi
 }
 
+# mark_log: later check_log calls only look at what was logged after this.
+# It writes a unique marker into the kernel log (robust even if the log
+# buffer wraps, unlike counting lines).
+LOG_MARK=0
+mark_log() {
+	LOG_MARK=$((LOG_MARK + 1))
+	echo "mapdrv-test: mark $$-$LOG_MARK" >/dev/kmsg
+}
+
+# since_mark: the kernel log after the last mark_log.
+since_mark() { dmesg | sed -n "/mapdrv-test: mark $$-$LOG_MARK\$/,\$p"; }
+
 # check_log NAME PATTERN: the kernel log (since the last mark_log) has a
 # line matching the extended regex PATTERN.
 check_log() {
-	if dmesg | sed -n "$((${LOG_MARK:-0} + 1)),\$p" | grep -Eq "$2"; then
+	if since_mark | grep -Eq "$2"; then
 		echo "ok - $1"
 	else
 		echo "not ok - $1: no kernel log line matches /$2/"
 	fi
 }
 
-# mark_log: later check_log calls only look at lines logged after this.
-mark_log() { LOG_MARK="$(dmesg | wc -l)"; }
+# quiet_console / loud_console: keep a long loop's kernel messages off the
+# (slow, emulated serial) console; they stay in the kernel log.
+quiet_console() { echo 1 >/proc/sys/kernel/printk; }
+loud_console() { echo 8 >/proc/sys/kernel/printk; }
 
 # is_loaded: mapdrv is in the module list.
 is_loaded() { grep -q '^mapdrv ' /proc/modules; }

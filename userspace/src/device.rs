@@ -1,33 +1,104 @@
-//! Talking to `/dev/mapdrv`: open, map, read.
+//! Talking to `/dev/mapdrv`: open, map, ioctl, and reading what the kernel
+//! says about a mapping (`/proc/self/smaps`, `mincore`).
 
+use crate::abi::{MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_GET_STATS};
 use crate::cli::Options;
-use std::fs::File;
+use crate::json;
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 
-/// A read-only shared mapping of a file, unmapped on drop.
+/// A mapping of a file, unmapped on drop.
 pub struct Mapping {
     addr: *mut libc::c_void,
     len: usize,
 }
 
 impl Mapping {
-    /// Maps `len` bytes of `file` at offset 0 with `prot` and `flags`.
-    pub fn new(file: &File, len: usize, prot: i32, flags: i32) -> io::Result<Self> {
+    /// `mmap(NULL, len, prot, flags, fd, offset)`.
+    pub fn new(file: &File, len: usize, prot: i32, flags: i32, offset: usize) -> io::Result<Self> {
+        let off = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
         // SAFETY: a fresh mapping chosen by the kernel (addr NULL) aliases no
         // Rust object; the fd is valid for the duration of the call.
-        let addr =
-            unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, file.as_raw_fd(), 0) };
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                flags,
+                file.as_raw_fd(),
+                off,
+            )
+        };
         if addr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
         Ok(Mapping { addr, len })
     }
 
-    /// The mapped bytes.
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `addr..addr+len` is mapped readable for the life of `self`.
-        unsafe { std::slice::from_raw_parts(self.addr.cast::<u8>(), self.len) }
+    /// The mapping's start address.
+    pub fn addr(&self) -> usize {
+        self.addr as usize
+    }
+
+    /// Reads byte `i` with a volatile load (another mapping, process or the
+    /// kernel may change it at any time).
+    pub fn get(&self, i: usize) -> u8 {
+        assert!(i < self.len);
+        // SAFETY: `i` is inside the live mapping, which is readable.
+        unsafe { std::ptr::read_volatile(self.addr.cast::<u8>().add(i)) }
+    }
+
+    /// Writes byte `i` with a volatile store. The mapping must be writable.
+    pub fn set(&self, i: usize, v: u8) {
+        assert!(i < self.len);
+        // SAFETY: `i` is inside the live mapping; the caller mapped it
+        // writable (a write to a read-only mapping would be SIGSEGV, not UB).
+        unsafe { std::ptr::write_volatile(self.addr.cast::<u8>().add(i), v) }
+    }
+
+    /// Copies the first `n` bytes out.
+    pub fn read_bytes(&self, n: usize) -> Vec<u8> {
+        (0..n.min(self.len)).map(|i| self.get(i)).collect()
+    }
+
+    /// `mprotect` on the whole mapping.
+    pub fn protect(&self, prot: i32) -> io::Result<()> {
+        // SAFETY: changes protection of a mapping we own.
+        if unsafe { libc::mprotect(self.addr, self.len, prot) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// `mremap` to `new_len` (with `MREMAP_MAYMOVE`); on success the
+    /// mapping follows.
+    pub fn remap(&mut self, new_len: usize) -> io::Result<()> {
+        // SAFETY: remaps a mapping we own; on success we take the new range.
+        let p = unsafe { libc::mremap(self.addr, self.len, new_len, libc::MREMAP_MAYMOVE) };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        self.addr = p;
+        self.len = new_len;
+        Ok(())
+    }
+
+    /// Which pages of the mapping have a page table entry (`mincore`).
+    pub fn resident(&self) -> io::Result<Vec<bool>> {
+        let pages = self.len.div_ceil(page_size());
+        let mut vec = vec![0u8; pages];
+        // SAFETY: `vec` has one byte per page of our mapping.
+        if unsafe { libc::mincore(self.addr, self.len, vec.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(vec.iter().map(|b| b & 1 == 1).collect())
+    }
+
+    /// The mapping's `Rss:` in `/proc/self/smaps`, in kB.
+    pub fn rss_kb(&self) -> io::Result<u64> {
+        smaps_field(self.addr(), "Rss:")
     }
 }
 
@@ -36,6 +107,36 @@ impl Drop for Mapping {
         // SAFETY: `addr`/`len` describe a mapping this value owns.
         unsafe { libc::munmap(self.addr, self.len) };
     }
+}
+
+/// The value (kB) of `field` for the VMA starting at `start` in
+/// `/proc/self/smaps`.
+pub fn smaps_field(start: usize, field: &str) -> io::Result<u64> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    parse_smaps_field(&smaps, start, field).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no VMA at {start:#x} with {field} in smaps"),
+        )
+    })
+}
+
+/// Finds `field` of the VMA starting at `start` in smaps text.
+pub fn parse_smaps_field(smaps: &str, start: usize, field: &str) -> Option<u64> {
+    let mut in_vma = false;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(a), Ok(_)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                in_vma = a == start;
+                continue;
+            }
+        }
+        if in_vma && line.starts_with(field) {
+            return line[field.len()..].split_whitespace().next()?.parse().ok();
+        }
+    }
+    None
 }
 
 /// The system page size.
@@ -50,21 +151,105 @@ pub fn c_string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// Opens the device read-write (or read-only).
+pub fn open(path: &str, write: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+}
+
+/// `MAPDRV_IOC_GET_STATS`.
+pub fn stats(file: &File) -> io::Result<MapdrvStats> {
+    let mut s = MapdrvStats::default();
+    // SAFETY: the ioctl writes one `MapdrvStats` into `s`, which is ours.
+    let r = unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            MAPDRV_IOC_GET_STATS as _,
+            &mut s as *mut MapdrvStats,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if s.version != MAPDRV_ABI_VERSION {
+        return Err(io::Error::other(format!(
+            "the module speaks ABI version {}, this maptest version {MAPDRV_ABI_VERSION}",
+            s.version
+        )));
+    }
+    Ok(s)
+}
+
+/// `pread` into a fresh buffer of `len` bytes; returns what was read.
+pub fn pread(file: &File, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    let n = file.read_at(&mut buf, offset)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// `pwrite`; returns the count written.
+pub fn pwrite(file: &File, data: &[u8], offset: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    file.write_at(data, offset)
+}
+
 /// `maptest read`: the classic mapdrv demo.
 pub fn read(opts: &Options) -> io::Result<()> {
-    let file = File::open(&opts.device)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", opts.device)))?;
-    let map = Mapping::new(&file, page_size(), libc::PROT_READ, libc::MAP_PRIVATE)
+    let file = open(&opts.device, false)?;
+    let map = Mapping::new(&file, page_size(), libc::PROT_READ, libc::MAP_PRIVATE, 0)
         .map_err(|e| io::Error::new(e.kind(), format!("mmap {}: {e}", opts.device)))?;
-    let s = c_string(map.bytes());
+    let s = c_string(&map.read_bytes(page_size()));
     if opts.json {
         println!(
-            "{{\"device\":\"{}\",\"string\":\"{}\"}}",
-            opts.device,
-            s.escape_default()
+            "{{\"device\":{},\"string\":{}}}",
+            json::string(&opts.device),
+            json::string(&s)
         );
     } else {
-        println!("{}: the kernel's buffer reads \"{}\"", opts.device, s);
+        println!(
+            "{}: mapped one page; the kernel's buffer reads \"{}\"",
+            opts.device, s
+        );
+    }
+    Ok(())
+}
+
+/// `maptest stats`.
+pub fn print_stats(opts: &Options) -> io::Result<()> {
+    let file = open(&opts.device, false)?;
+    let s = stats(&file)?;
+    let fields: [(&str, u64); 15] = [
+        ("version", s.version.into()),
+        ("size", s.size.into()),
+        ("buffer_size", s.buffer_size),
+        ("buffer_pages", s.buffer_pages),
+        ("opens", s.opens),
+        ("open_files", s.open_files),
+        ("mmaps", s.mmaps),
+        ("mmaps_refused", s.mmaps_refused),
+        ("live_mappings", s.live_mappings),
+        ("faults", s.faults),
+        ("fault_errors", s.fault_errors),
+        ("reads", s.reads),
+        ("writes", s.writes),
+        ("bytes_read", s.bytes_read),
+        ("bytes_written", s.bytes_written),
+    ];
+    if opts.json {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", json::string(k)))
+            .collect();
+        println!("{{{}}}", body.join(","));
+    } else {
+        for (k, v) in fields {
+            println!("{k:>14}  {v}");
+        }
     }
     Ok(())
 }
@@ -77,8 +262,9 @@ pub fn info(opts: &Options) -> io::Result<()> {
     let present = std::path::Path::new(&opts.device).exists();
     if opts.json {
         println!(
-            "{{\"kernel\":\"{release}\",\"device\":\"{}\",\"present\":{present},\"page_size\":{}}}",
-            opts.device,
+            "{{\"kernel\":{},\"device\":{},\"present\":{present},\"page_size\":{}}}",
+            json::string(&release),
+            json::string(&opts.device),
             page_size()
         );
     } else {
@@ -89,6 +275,25 @@ pub fn info(opts: &Options) -> io::Result<()> {
             if present { "present" } else { "absent" }
         );
     }
+    Ok(())
+}
+
+/// `maptest hold`: keep the device open, or only mapped, for a while.
+pub fn hold(opts: &Options, mapped: bool, seconds: u64) -> io::Result<()> {
+    let file = open(&opts.device, true)?;
+    let _map = if mapped {
+        let size = usize::try_from(stats(&file)?.buffer_size).map_err(io::Error::other)?;
+        let m = Mapping::new(&file, size, libc::PROT_READ, libc::MAP_SHARED, 0)?;
+        let _ = m.get(0);
+        drop(file);
+        println!("maptest: holding a {size}-byte mapping (fd closed) for {seconds} s");
+        Some(m)
+    } else {
+        println!("maptest: holding {} open for {seconds} s", opts.device);
+        std::mem::forget(file);
+        None
+    };
+    std::thread::sleep(std::time::Duration::from_secs(seconds));
     Ok(())
 }
 
@@ -104,12 +309,30 @@ mod tests {
     }
 
     #[test]
-    fn maps_a_regular_file() {
+    fn maps_a_regular_file_and_reads_its_smaps() {
         let path = std::env::temp_dir().join(format!("maptest-{}", std::process::id()));
-        std::fs::write(&path, b"hello\0world").unwrap();
+        std::fs::write(&path, vec![b'x'; 2 * page_size()]).unwrap();
         let f = File::open(&path).unwrap();
-        let m = Mapping::new(&f, 11, libc::PROT_READ, libc::MAP_PRIVATE).unwrap();
-        assert_eq!(c_string(m.bytes()), "hello");
+        let m = Mapping::new(&f, 2 * page_size(), libc::PROT_READ, libc::MAP_SHARED, 0).unwrap();
+        assert_eq!(m.get(0), b'x');
+        assert!(m.rss_kb().is_ok());
+        assert_eq!(m.resident().unwrap().len(), 2);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn smaps_parsing() {
+        let text = "\
+7f0000000000-7f0000002000 rw-s 00000000 00:05 3 /dev/mapdrv
+Size:                  8 kB
+Rss:                   4 kB
+7f0000004000-7f0000005000 r--p 00000000 00:05 3 /dev/mapdrv
+Size:                  4 kB
+Rss:                   0 kB
+";
+        assert_eq!(parse_smaps_field(text, 0x7f0000000000, "Rss:"), Some(4));
+        assert_eq!(parse_smaps_field(text, 0x7f0000004000, "Rss:"), Some(0));
+        assert_eq!(parse_smaps_field(text, 0x7f0000004000, "Size:"), Some(4));
+        assert_eq!(parse_smaps_field(text, 0x1000, "Rss:"), None);
     }
 }

@@ -1,8 +1,13 @@
 //! `maptest`: maps `/dev/mapdrv`, prints what the kernel put there, verifies
-//! the device's contract and benchmarks it. See `maptest --help`.
+//! the device's contract and reports its counters. See `maptest --help`.
 
+#[path = "../../src/abi.rs"]
+#[allow(dead_code)]
+mod abi;
 mod cli;
 mod device;
+mod json;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -17,13 +22,19 @@ fn main() -> ExitCode {
     let result = match opts.command {
         cli::Command::Help => {
             print!("{}", cli::USAGE);
-            Ok(())
+            Ok(true)
         }
-        cli::Command::Info => device::info(&opts),
-        cli::Command::Read => device::read(&opts),
+        cli::Command::Info => device::info(&opts).map(|()| true),
+        cli::Command::Read => device::read(&opts).map(|()| true),
+        cli::Command::Stats => device::print_stats(&opts).map(|()| true),
+        cli::Command::Verify => verify::verify(&opts),
+        cli::Command::Hold { mapped, seconds } => {
+            device::hold(&opts, mapped, seconds).map(|()| true)
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("maptest: {e}");
             ExitCode::FAILURE

@@ -1,0 +1,56 @@
+# /dev/mapdrv: the device contract (maptest verify, several buffer sizes),
+# the log story, parameter bounds, and the module pinned while open or mapped.
+. ./lib.sh
+
+for pages in 10 1 3 64; do
+	check "modprobe mapdrv buffer_pages=$pages" modprobe mapdrv report=0 verbose=0 buffer_pages=$pages
+	maptest verify >/tmp/verify.out 2>&1
+	sed -n 's/^FAIL  /# FAIL (buffer_pages='"$pages"') /p' /tmp/verify.out
+	check "maptest verify passes every check with buffer_pages=$pages" grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out
+	check "rmmod after verify (buffer_pages=$pages)" rmmod mapdrv
+done
+
+mark_log
+check "modprobe mapdrv verbose=2" modprobe mapdrv report=0 verbose=2
+check "maptest read prints the kernel's ok" sh -c 'maptest read | grep -q "reads \"ok\""'
+check_log "the log tells the open" 'mapdrv: open: read-only \(1 files open\)'
+check_log "the log tells the mmap, with nothing mapped yet" 'mapdrv: mmap: pages 0\.\.1 of 10, MAP_PRIVATE read-only, nothing mapped yet'
+check_log "the log tells the fault on page 0" 'mapdrv: fault: page 0 of 10 \(read\) at user address 0x[0-9a-f]+, served by vmalloc_to_page'
+check_log "the log tells the unmap" 'mapdrv: unmap: 1 pages of the buffer unmapped, 0 mappings left'
+check_log "the log tells the close" 'mapdrv: close: 0 files open, 0 mappings alive'
+check "maptest stats --json reports the buffer" sh -c 'maptest --json stats | grep -q "\"buffer_pages\":10"'
+
+# Pinned while open: rmmod is refused, then works once the fd is closed.
+mkfifo /tmp/hold
+maptest hold 600 >/tmp/hold &
+pid=$!
+read -r line </tmp/hold
+check "rmmod is refused while /dev/mapdrv is open" sh -c '! rmmod mapdrv 2>/dev/null'
+check "the module is still loaded and the node still there" sh -c 'grep -q "^mapdrv " /proc/modules && [ -c /dev/mapdrv ]'
+kill $pid
+wait $pid 2>/dev/null
+# Pinned while mapped, even with the fd closed.
+maptest --mapped hold 600 >/tmp/hold &
+pid=$!
+read -r line </tmp/hold
+echo "# $line"
+echo "# stats: $(maptest --json stats)"
+check "the holder has no fd on /dev/mapdrv left" sh -c "! ls -l /proc/$pid/fd | grep -q mapdrv"
+# The mapping keeps its struct file open (vma->vm_file): 2 = that + stats' own.
+check "the holder's mapping is alive and keeps its file open" sh -c 'maptest --json stats | grep -q "\"open_files\":2,.*\"live_mappings\":1,"'
+check "rmmod is refused while a mapping exists (fd closed)" sh -c '! rmmod mapdrv 2>/dev/null'
+kill $pid
+wait $pid 2>/dev/null
+rm -f /tmp/hold
+check "rmmod succeeds once nothing is open or mapped" rmmod mapdrv
+check "the node is gone after rmmod" sh -c '! [ -e /dev/mapdrv ]'
+
+# Parameter bounds.
+mark_log
+check "buffer_pages=0 is refused" sh -c '! modprobe mapdrv report=0 buffer_pages=0'
+check_log "buffer_pages=0 is explained in one line" 'mapdrv: buffer_pages=0 is out of range: it must be 1\.\.=65536'
+check "buffer_pages=65537 is refused" sh -c '! modprobe mapdrv report=0 buffer_pages=65537'
+check "a refused load leaves no node behind" sh -c '! [ -e /dev/mapdrv ] && ! grep -q "^mapdrv " /proc/modules'
+check "buffer_pages=65536 (256 MiB) loads" modprobe mapdrv report=0 verbose=0 buffer_pages=65536
+check "maptest verify passes with the largest buffer" sh -c 'maptest verify | tail -n 1 | grep -q " 0 failed$"'
+check "rmmod the largest buffer" rmmod mapdrv
