@@ -37,3 +37,16 @@ load_toolchain() {
 	KMAKE_ARGS=(LLVM="$MAPDRV_LLVM" RUSTC="$MAPDRV_RUSTC" HOSTRUSTC="$MAPDRV_RUSTC"
 		BINDGEN="$MAPDRV_BINDGEN" RUSTFMT="$MAPDRV_RUSTFMT" CLIPPY_DRIVER="$MAPDRV_CLIPPY")
 }
+
+# find_cargo: the cargo for the userspace tool: the one on PATH (rustup's,
+# typically), else rustup's default location, else Debian's.
+find_cargo() {
+	local c
+	for c in "$(command -v cargo || true)" "$HOME/.cargo/bin/cargo" /usr/bin/cargo; do
+		if [ -n "$c" ] && [ -x "$c" ]; then
+			echo "$c"
+			return 0
+		fi
+	done
+	die "no cargo found: the userspace tool needs a Rust toolchain (rustup, or Debian's cargo)."
+}
