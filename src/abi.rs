@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The user-space ABI of `/dev/mapdrv`: its one ioctl.
+//! The user-space ABI of `/dev/mapdrv`: its ioctls.
 //!
 //! This file is the single definition, shared by both sides: the module
 //! includes it as `crate::abi`, the `maptest` tool as
 //! `#[path = "../../src/abi.rs"] mod abi;`. It uses only `core`.
 //!
 //! `MAPDRV_IOC_GET_STATS` (`_IOR('M', 1, struct mapdrv_stats)`) fills a
-//! [`MapdrvStats`]. The struct is versioned: `version` is
+//! [`MapdrvStats`]; `MAPDRV_IOC_EXERCISE` (`_IOWR('M', 2, struct
+//! mapdrv_exercise)`) runs allocation cycles on demand, for leak and
+//! fault-injection tests. The struct is versioned: `version` is
 //! [`MAPDRV_ABI_VERSION`] and `size` the size the kernel filled; later
 //! versions only append fields, so an old tool keeps working.
 
@@ -54,6 +56,46 @@ pub struct MapdrvStats {
     pub bytes_written: u64,
 }
 
+/// Allocator families `MAPDRV_IOC_EXERCISE` can drive.
+pub mod family {
+    /// `alloc_pages` (orders 0..=3) and `__get_free_pages`/`get_zeroed_page`.
+    pub const PAGES: u32 = 1;
+    /// `kmalloc`/`kzalloc` of assorted sizes, up to several pages.
+    pub const KMALLOC: u32 = 2;
+    /// A slab cache (created once per call) and its objects.
+    pub const SLAB: u32 = 3;
+    /// A slab-backed mempool (created once per call): take and return elements.
+    pub const MEMPOOL: u32 = 4;
+    /// `vmalloc` of 1 to 16 pages.
+    pub const VMALLOC: u32 = 5;
+}
+
+/// Argument and result of `MAPDRV_IOC_EXERCISE`: run `cycles` allocation
+/// cycles of one family through mapdrv's wrappers (all with
+/// `__GFP_NOWARN`: failures are expected under fault injection) and count
+/// the outcomes. Each cycle allocates, checks and frees; `ok + enomem +
+/// other == cycles` on return.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct MapdrvExercise {
+    /// In: one of [`family`].
+    pub family: u32,
+    /// In: 0 (reserved for future flags).
+    pub flags: u32,
+    /// In: how many cycles to run (1..=1_000_000).
+    pub cycles: u64,
+    /// Out: cycles whose allocations all succeeded and checked out.
+    pub ok: u64,
+    /// Out: cycles that saw `ENOMEM` (and freed everything they had).
+    pub enomem: u64,
+    /// Out: cycles that saw anything else (a bug; always expected 0).
+    pub other: u64,
+    /// Out (`MEMPOOL`): elements served while the backing allocator failed,
+    /// i.e. from the pool's reserve.
+    pub reserve_served: u64,
+}
+
+const IOC_WRITE: u32 = 1;
 const IOC_READ: u32 = 2;
 
 const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
@@ -66,4 +108,12 @@ pub const MAPDRV_IOC_GET_STATS: u32 = ioc(
     MAPDRV_IOC_MAGIC,
     1,
     core::mem::size_of::<MapdrvStats>(),
+);
+
+/// `_IOWR('M', 2, struct mapdrv_exercise)`: run allocation cycles.
+pub const MAPDRV_IOC_EXERCISE: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    MAPDRV_IOC_MAGIC,
+    2,
+    core::mem::size_of::<MapdrvExercise>(),
 );

@@ -36,7 +36,9 @@
 //! Log: `verbose=1` (default) logs open, mmap, unmap and close, one line
 //! each; `verbose=2` adds one line per fault; `verbose=0` only load/unload.
 
-use crate::abi::{MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_GET_STATS};
+use crate::abi::{
+    MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_EXERCISE, MAPDRV_IOC_GET_STATS,
+};
 use crate::miscdev::MiscDevice;
 use crate::pages::{self, PageRef, PAGE_SIZE};
 use crate::vma::{self, FaultError, VmFault, VmOperations};
@@ -48,7 +50,7 @@ use kernel::fs::File;
 use kernel::mm::virt::{VmaNew, VmaRef};
 use kernel::prelude::*;
 use kernel::sync::Arc;
-use kernel::transmute::AsBytes;
+use kernel::transmute::{AsBytes, FromBytes};
 use kernel::uaccess::{UserPtr, UserSlice};
 
 /// The largest `buffer_pages` accepted: 65536 pages, 256 MiB. vmalloc could
@@ -58,6 +60,10 @@ pub const MAX_BUFFER_PAGES: usize = 65536;
 
 // SAFETY: `MapdrvStats` is `repr(C)` with only `u32`/`u64` fields and no padding.
 unsafe impl AsBytes for MapdrvStats {}
+// SAFETY: `repr(C)`, only `u32`/`u64` fields, no padding: any bytes are valid.
+unsafe impl FromBytes for MapdrvExercise {}
+// SAFETY: as above, and no padding to leak.
+unsafe impl AsBytes for MapdrvExercise {}
 
 /// The device's counters; `Relaxed` is enough, they are statistics.
 #[derive(Default)]
@@ -367,6 +373,19 @@ impl MiscDevice for MapdrvDevice {
                     UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<MapdrvStats>())
                         .writer();
                 out.write(&stats)?;
+                Ok(0)
+            }
+            MAPDRV_IOC_EXERCISE => {
+                let len = core::mem::size_of::<MapdrvExercise>();
+                let (mut input, mut output) =
+                    UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
+                let mut req: MapdrvExercise = input.read()?;
+                req.ok = 0;
+                req.enomem = 0;
+                req.other = 0;
+                req.reserve_served = 0;
+                crate::exercise::run(&mut req)?;
+                output.write(&req)?;
                 Ok(0)
             }
             _ => Err(ENOTTY),

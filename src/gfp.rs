@@ -123,6 +123,12 @@ impl Gfp {
         Gfp(raw)
     }
 
+    /// `self | other`, usable in `const` items.
+    #[inline]
+    pub const fn union(self, other: Gfp) -> Gfp {
+        Gfp(self.0 | other.0)
+    }
+
     /// Whether every bit of `other` is set in `self`.
     #[inline]
     pub const fn contains(self, other: Gfp) -> bool {

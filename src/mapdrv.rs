@@ -16,7 +16,8 @@
 //! - [`vma`]: a safe `vm_operations_struct` with a `.fault` handler;
 //! - [`miscdev`]: a misc device whose `file_operations` carry `.owner`;
 //! - [`device`]: `/dev/mapdrv`, a vmalloc buffer mapped one page per fault;
-//! - [`abi`]: its ioctl, shared with the `maptest` tool.
+//! - [`abi`]: its ioctls, shared with the `maptest` tool;
+//! - [`exercise`]: allocation cycles on demand, for leak and fault-injection tests.
 //!
 //! `src/helpers.c` holds the one-line C helpers for the APIs that are macros
 //! or `static inline` functions.
@@ -28,6 +29,7 @@ use kernel::prelude::*;
 
 pub mod abi;
 pub mod device;
+pub mod exercise;
 pub mod gfp;
 mod helpers;
 pub mod kmalloc;

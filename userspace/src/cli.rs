@@ -16,6 +16,17 @@ pub enum Command {
     Verify,
     /// Print the device's counters.
     Stats,
+    /// Run allocation cycles in the kernel (`MAPDRV_IOC_EXERCISE`).
+    Exercise {
+        /// Family name (pages, kmalloc, slab, mempool, vmalloc).
+        family: String,
+        /// Number of cycles.
+        cycles: u64,
+    },
+    /// Many processes hammering the device at once.
+    Stress,
+    /// Seeded syscall fuzzing.
+    Fuzz,
     /// Keep the device open (and optionally mapped) for a while: for
     /// testing that the module stays pinned.
     Hold {
@@ -35,6 +46,16 @@ pub struct Options {
     pub device: String,
     /// Machine-readable output.
     pub json: bool,
+    /// `--procs` (stress): worker processes.
+    pub procs: u32,
+    /// `--seconds` (stress, fuzz): how long to run.
+    pub seconds: u64,
+    /// `--seed` (stress, fuzz).
+    pub seed: u64,
+    /// `--calls` (fuzz): calls per generated sequence.
+    pub calls: usize,
+    /// `--keep` (fuzz): replay only these call indices of the sequence.
+    pub keep: Option<Vec<usize>>,
 }
 
 /// A command line `maptest` cannot run.
@@ -60,13 +81,27 @@ Commands:
                        PASS/FAIL line per check, then \"N passed, N failed\"
   stats                print the device's counters (MAPDRV_IOC_GET_STATS)
   info                 print the kernel release and whether the device is present
+  exercise FAMILY N    run N allocation cycles in the kernel through mapdrv's
+                       wrappers (FAMILY: pages, kmalloc, slab, mempool, vmalloc)
+                       and count ok / ENOMEM / other outcomes
+  stress               --procs P workers at once map, fault, write, unmap, fork,
+                       pread/pwrite and open/close for --seconds T, checking
+                       every record they wrote (lost or torn data is an error)
+  fuzz                 seeded syscall fuzzer: --seed S --seconds T [--calls N];
+                       a failure prints the seed and a shrunk call sequence,
+                       replayable with --seed S --calls N --keep I,J,...
   hold [--mapped] SECS keep the device open for SECS seconds; with --mapped, map
                        and touch the buffer, close the fd and keep only the mapping
   help                 print this text
 
 Options:
   --device PATH   device node to use (default /dev/mapdrv)
-  --json          machine-readable output (read, verify, stats, info)
+  --json          machine-readable output
+  --procs P       stress workers (default 8)
+  --seconds T     stress/fuzz duration (default 10)
+  --seed S        stress/fuzz seed (default 1)
+  --calls N       fuzz calls per sequence (default 200)
+  --keep LIST     fuzz: replay only these call indices (comma-separated)
   -h, --help      print this text
 
 Exit status: 0 on success (verify: every check passed), 1 on failure, 2 on a
@@ -83,7 +118,21 @@ where
     let mut device = String::from("/dev/mapdrv");
     let mut json = false;
     let mut mapped = false;
+    let mut procs = 8u32;
+    let mut seconds = 10u64;
+    let mut seed = 1u64;
+    let mut calls = 200usize;
+    let mut keep = None;
     let mut it = args.into_iter();
+    fn number<T: std::str::FromStr>(
+        opt: &str,
+        v: Option<impl AsRef<str>>,
+    ) -> Result<T, UsageError> {
+        let v = v.ok_or_else(|| UsageError(format!("{opt} needs a value")))?;
+        v.as_ref()
+            .parse()
+            .map_err(|_| UsageError(format!("{opt}: '{}' is not a valid number", v.as_ref())))
+    }
     let set = |command: &mut Option<Command>, c: Command, arg: &str| {
         if command.is_some() {
             return Err(UsageError(format!("more than one command given ('{arg}')")));
@@ -100,6 +149,30 @@ where
             }
             "--json" => json = true,
             "--mapped" => mapped = true,
+            "--procs" => procs = number("--procs", it.next())?,
+            "--seconds" => seconds = number("--seconds", it.next())?,
+            "--seed" => seed = number("--seed", it.next())?,
+            "--calls" => calls = number("--calls", it.next())?,
+            "--keep" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| UsageError("--keep needs a list".into()))?;
+                let list: Result<Vec<usize>, _> = v.as_ref().split(',').map(str::parse).collect();
+                keep = Some(list.map_err(|_| {
+                    UsageError(format!("--keep: '{}' is not a list of numbers", v.as_ref()))
+                })?);
+            }
+            "stress" => set(&mut command, Command::Stress, arg)?,
+            "fuzz" => set(&mut command, Command::Fuzz, arg)?,
+            "exercise" => {
+                let family = it
+                    .next()
+                    .ok_or_else(|| UsageError("exercise needs a family and a cycle count".into()))?
+                    .as_ref()
+                    .to_owned();
+                let cycles = number("exercise", it.next())?;
+                set(&mut command, Command::Exercise { family, cycles }, arg)?;
+            }
             "--device" => {
                 device = it
                     .next()
@@ -142,6 +215,11 @@ where
         command,
         device,
         json,
+        procs,
+        seconds,
+        seed,
+        calls,
+        keep,
     })
 }
 
@@ -196,6 +274,37 @@ mod tests {
             .unwrap_err()
             .0
             .contains("only applies"));
+    }
+
+    #[test]
+    fn stress_fuzz_exercise_options() {
+        let o = parse(["stress", "--procs", "4", "--seconds", "3", "--seed", "9"]).unwrap();
+        assert_eq!(
+            (o.command, o.procs, o.seconds, o.seed),
+            (Command::Stress, 4, 3, 9)
+        );
+        let o = parse(["fuzz", "--calls", "50", "--keep", "1,5,7"]).unwrap();
+        assert_eq!((o.calls, o.keep), (50, Some(vec![1, 5, 7])));
+        let o = parse(["exercise", "slab", "10000"]).unwrap();
+        assert_eq!(
+            o.command,
+            Command::Exercise {
+                family: "slab".into(),
+                cycles: 10000
+            }
+        );
+        assert!(parse(["exercise", "slab"])
+            .unwrap_err()
+            .0
+            .contains("needs a value"));
+        assert!(parse(["fuzz", "--keep", "1,x"])
+            .unwrap_err()
+            .0
+            .contains("not a list"));
+        assert!(parse(["stress", "--procs", "-1"])
+            .unwrap_err()
+            .0
+            .contains("not a valid number"));
     }
 
     #[test]

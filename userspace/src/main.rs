@@ -6,7 +6,11 @@
 mod abi;
 mod cli;
 mod device;
+mod exercise;
+mod fuzz;
 mod json;
+mod rng;
+mod stress;
 mod verify;
 
 use std::process::ExitCode;
@@ -19,7 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match opts.command {
+    let result = match &opts.command {
         cli::Command::Help => {
             print!("{}", cli::USAGE);
             Ok(true)
@@ -29,8 +33,14 @@ fn main() -> ExitCode {
         cli::Command::Stats => device::print_stats(&opts).map(|()| true),
         cli::Command::Verify => verify::verify(&opts),
         cli::Command::Hold { mapped, seconds } => {
-            device::hold(&opts, mapped, seconds).map(|()| true)
+            device::hold(&opts, *mapped, *seconds).map(|()| true)
         }
+        cli::Command::Exercise { family, cycles } => exercise::run(&opts, family, *cycles),
+        cli::Command::Stress => stress::run(&opts, opts.procs, opts.seconds, opts.seed),
+        cli::Command::Fuzz => match &opts.keep {
+            Some(keep) => fuzz::replay_kept(&opts, opts.seed, opts.calls, keep),
+            None => fuzz::run(&opts, opts.seed, opts.seconds, opts.calls),
+        },
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
