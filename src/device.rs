@@ -147,6 +147,7 @@ impl VmOperations for Buffer {
 /// The misc device's state.
 pub struct MapdrvDevice {
     buffer: Arc<Buffer>,
+    exercise: crate::exercise::Caches,
 }
 
 impl MapdrvDevice {
@@ -174,7 +175,10 @@ impl MapdrvDevice {
             },
             GFP_KERNEL,
         )?;
-        Ok(MapdrvDevice { buffer })
+        Ok(MapdrvDevice {
+            buffer,
+            exercise: crate::exercise::Caches::new()?,
+        })
     }
 
     /// A snapshot of the counters.
@@ -384,7 +388,7 @@ impl MiscDevice for MapdrvDevice {
                 req.enomem = 0;
                 req.other = 0;
                 req.reserve_served = 0;
-                crate::exercise::run(&mut req)?;
+                crate::exercise::run(&self.exercise, &mut req)?;
                 output.write(&req)?;
                 Ok(0)
             }

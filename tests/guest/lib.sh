@@ -42,3 +42,8 @@ loud_console() { echo 8 >/proc/sys/kernel/printk; }
 
 # is_loaded: mapdrv is in the module list.
 is_loaded() { grep -q '^mapdrv ' /proc/modules; }
+
+# kunit_off / kunit_on: stop (resume) running the module's KUnit suites at
+# every load; the first load of a test run has already reported them.
+kunit_off() { echo 'mapdrv-no-suite-matches-this' >/sys/module/kunit/parameters/filter_glob; }
+kunit_on() { echo '*.*' >/sys/module/kunit/parameters/filter_glob; }

@@ -170,9 +170,10 @@ fn worker(dev: &str, w: u32, deadline: Instant, seed: u64) -> Tally {
 
 /// `maptest stress`.
 pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bool> {
+    // Held for the whole run, so the module stays pinned from before the
+    // first worker starts until after the last one ends.
     let file = device::open(&opts.device, false)?;
     let size = device::stats(&file)?.buffer_size as usize;
-    drop(file);
     if procs == 0 || procs as usize * SLOT > size {
         return Err(io::Error::other(format!(
             "{procs} workers need {} bytes of buffer, it has {size}",
@@ -204,6 +205,9 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
     }
     // SAFETY: the parent's copy of the write end, no longer needed.
     unsafe { libc::close(fds[1]) };
+    if !opts.json {
+        println!("stress: {procs} workers running for {seconds} s");
+    }
     let mut crashed = 0;
     for pid in pids {
         let mut status = 0;
@@ -228,6 +232,7 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
         }
     }
     let missing = procs - reports;
+    drop(file);
     if opts.json {
         println!(
             "{{\"procs\":{procs},\"seconds\":{seconds},\"seed\":{seed},\"operations\":{ops},\"errors\":{errors},\"crashed\":{crashed},\"missing\":{missing}}}"

@@ -1,0 +1,148 @@
+# Reliability: fault injection into every allocator family (debug kernel),
+# module load under injection, a kmemleak scan, stress with concurrent
+# rmmod attempts, 200 load/unload cycles, and the seeded fuzzer.
+# Lines starting "# figure:" are collected into the test summary.
+. ./lib.sh
+
+FUZZ_SEED="${MAPDRV_FUZZ_SEED:-20261122}"
+FUZZ_SECONDS="${MAPDRV_FUZZ_SECONDS:-30}"
+STRESS_SECONDS="${MAPDRV_STRESS_SECONDS:-20}"
+CYCLES=10000
+DBG=/sys/kernel/debug
+
+kunit_off
+check "modprobe mapdrv for the reliability runs" modprobe mapdrv report=0 verbose=0
+
+# Baseline: without injection every cycle succeeds.
+for f in pages kmalloc slab mempool vmalloc; do
+	check "exercise $f 1000 without fault injection: every cycle ok" sh -c "maptest --json exercise $f 1000 | grep -q '\"ok\":1000,\"enomem\":0,\"other\":0'"
+done
+
+# field JSON NAME: a number from maptest's one-line JSON.
+field() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+
+if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
+	# Scope both injectors to mapdrv's own code (a caller in the module's
+	# address range must be on the stack) and to tasks that ask for it.
+	# /proc/modules: name size refs deps state address (root sees it).
+	set -- $(grep '^mapdrv ' /proc/modules)
+	start=$6 end=$(printf '0x%x' $(($6 + $2)))
+	scope() { for fi in failslab fail_page_alloc; do echo $1 >$DBG/$fi/require-start; echo $2 >$DBG/$fi/require-end; done; }
+	for fi in failslab fail_page_alloc; do
+		echo Y >$DBG/$fi/task-filter
+		echo 0 >$DBG/$fi/verbose
+		echo N >$DBG/$fi/ignore-gfp-wait
+		echo 1 >$DBG/$fi/interval
+		echo -1 >$DBG/$fi/times
+		echo 0 >$DBG/$fi/space
+		echo 32 >$DBG/$fi/stacktrace-depth
+		echo 30 >$DBG/$fi/probability
+	done
+	scope $start $end
+	echo N >$DBG/fail_page_alloc/ignore-gfp-highmem
+	echo 0 >$DBG/fail_page_alloc/min-order
+	injected=0
+	for f in pages kmalloc slab mempool vmalloc; do
+		out="$(sh -c "echo 1 >/proc/self/make-it-fail; exec maptest --json exercise $f $CYCLES")"
+		ok=$(field "$out" ok) enomem=$(field "$out" enomem) other=$(field "$out" other) served=$(field "$out" reserve_served)
+		echo "# figure: fault injection, $f: $CYCLES cycles, $enomem ENOMEM (injected failures surfaced), $ok ok, $other other errors${served:+, $served elements from the mempool reserve}"
+		injected=$((injected + ${enomem:-0}))
+		check "injection into $f: every cycle ok or ENOMEM, none other" [ "${other:-1}" = 0 -a $((ok + enomem)) = $CYCLES ]
+		if [ "$f" = mempool ]; then
+			check "injection into mempool: the min_nr reserve keeps serving" [ "${served:-0}" -gt 0 ]
+		else
+			check "injection into $f really failed allocations" [ "${enomem:-0}" -gt 0 ]
+		fi
+	done
+	check "the module still works after injection" sh -c 'maptest read | grep -q "reads \"ok\""'
+	check "rmmod after injection" rmmod mapdrv
+
+	# Load under injection: every allocation made by mapdrv's init (its
+	# own, and those of the kernel functions it calls, misc_register
+	# included) may fail. A module reloaded in a quiet system lands at the
+	# same address, so the scope of the previous load still applies; we
+	# check that it did by comparing addresses after each successful load.
+	# Each load either succeeds (and unloads) or fails leaving nothing behind.
+	loaded=0 refused=0 half=0 moved=0
+	quiet_console
+	i=0
+	while [ $i -lt 50 ]; do
+		if sh -c 'echo 1 >/proc/self/make-it-fail; exec modprobe mapdrv report=0 verbose=0' 2>/dev/null; then
+			loaded=$((loaded + 1))
+			set -- $(grep '^mapdrv ' /proc/modules)
+			[ "$6" = "$start" ] || moved=$((moved + 1))
+			[ -c /dev/mapdrv ] && grep -q '^mapdrv_object ' /proc/slabinfo || half=$((half + 1))
+			rmmod mapdrv || half=$((half + 1))
+		else
+			refused=$((refused + 1))
+			{ grep -q '^mapdrv ' /proc/modules || [ -e /dev/mapdrv ] || grep -q '^mapdrv_object ' /proc/slabinfo; } && half=$((half + 1))
+		fi
+		i=$((i + 1))
+	done
+	loud_console
+	for fi in failslab fail_page_alloc; do echo 0 >$DBG/$fi/probability; done
+	echo "# figure: module load under injection: 50 loads, $loaded succeeded, $refused failed cleanly, $half half-initialised"
+	check "load under injection: every load succeeds or fails cleanly" [ $half = 0 -a $((loaded + refused)) = 50 ]
+	check "load under injection: some loads failed, some succeeded" [ $loaded -gt 0 -a $refused -gt 0 ]
+	check "load under injection: the module stayed at the scoped address" [ $moved = 0 ]
+	echo "# figure: fault injections surfaced as ENOMEM in exercise cycles: $injected"
+	modprobe mapdrv report=0 verbose=0
+else
+	echo "# skip: no fault injection in this kernel (use the debug flavor)"
+fi
+
+# Stress, with rmmod attempts while it runs (each must be refused).
+mkfifo /tmp/stress
+maptest stress --procs 8 --seconds "$STRESS_SECONDS" --seed "$FUZZ_SEED" >/tmp/stress &
+pid=$!
+read -r line </tmp/stress
+refusals=0 attempts=0
+while kill -0 $pid 2>/dev/null && [ $attempts -lt 200 ]; do
+	rmmod mapdrv 2>/dev/null || refusals=$((refusals + 1))
+	attempts=$((attempts + 1))
+done
+result="$(cat /tmp/stress)"
+wait $pid
+src=$?
+rm -f /tmp/stress
+echo "# figure: $result"
+echo "# figure: rmmod during stress: $attempts attempts, $refusals refused, $((attempts - refusals)) unloaded"
+check "stress: no lost or torn data, no crashed worker" [ $src = 0 ]
+check "every rmmod during stress was refused" [ $refusals = $attempts ]
+
+# 200 load/unload cycles: each rmmod clean.
+rmmod mapdrv
+quiet_console
+fails=0 i=0
+while [ $i -lt 200 ]; do
+	modprobe mapdrv report=0 verbose=0 && rmmod mapdrv || fails=$((fails + 1))
+	i=$((i + 1))
+done
+loud_console
+echo "# figure: modprobe/rmmod cycles: 200, $fails failed"
+check "200 modprobe/rmmod cycles are all clean" [ $fails = 0 ]
+
+# The fuzzer.
+modprobe mapdrv report=0 verbose=0
+out="$(maptest fuzz --seed "$FUZZ_SEED" --seconds "$FUZZ_SECONDS")"
+frc=$?
+echo "$out" | sed 's/^/# /'
+echo "# figure: $(echo "$out" | tail -n 1)"
+check "fuzz (seed $FUZZ_SEED, $FUZZ_SECONDS s): no contract violation" [ $frc = 0 ]
+echo "# figure: bad-input mmaps refused by the device so far: $(maptest --json stats | sed -n 's/.*"mmaps_refused":\([0-9]*\).*/\1/p')"
+check "rmmod after fuzzing" rmmod mapdrv
+
+# kmemleak: nothing attributable to mapdrv.
+if [ -e $DBG/kmemleak ]; then
+	echo scan >$DBG/kmemleak
+	echo scan >$DBG/kmemleak
+	cat $DBG/kmemleak >/tmp/kmemleak
+	total=$(grep -c '^unreferenced object' /tmp/kmemleak)
+	ours=$(awk '/^unreferenced object/ {if (o) n++; o=0} /mapdrv/ {o=1} END {if (o) n++; print n + 0}' /tmp/kmemleak)
+	echo "# figure: kmemleak: $total unreferenced objects in the whole kernel, $ours attributable to mapdrv"
+	[ "$ours" = 0 ] || grep -B2 -A20 mapdrv /tmp/kmemleak | head -n 60
+	check "kmemleak reports nothing attributable to mapdrv" [ "$ours" = 0 ]
+else
+	echo "# skip: no kmemleak in this kernel (use the debug flavor)"
+fi
+kunit_on
