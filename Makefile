@@ -50,6 +50,9 @@ clippy: ## build the module with the kernel's CLIPPY=1
 shell: ## interactive shell in the QEMU guest (module installed, not loaded)
 	@$(SCRIPTS)/vm --shell
 
+rust-analyzer: ## write rust-project.json (kernel crate + src/) for editors
+	@$(SCRIPTS)/rust-analyzer
+
 clean: ## remove this clone's build products (the kernel cache stays)
 	rm -rf build userspace/target rust-project.json
 
