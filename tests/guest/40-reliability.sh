@@ -39,6 +39,7 @@ if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 		echo 30 >$DBG/$fi/probability
 	done
 	scope $start $end
+	stamp injection
 	echo N >$DBG/fail_page_alloc/ignore-gfp-highmem
 	echo 0 >$DBG/fail_page_alloc/min-order
 	injected=0
@@ -63,6 +64,9 @@ if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 	# same address, so the scope of the previous load still applies; we
 	# check that it did by comparing addresses after each successful load.
 	# Each load either succeeds (and unloads) or fails leaving nothing behind.
+	# mapdrv's init makes a few dozen allocations: 5% fails about half the loads.
+	for fi in failslab fail_page_alloc; do echo 5 >$DBG/$fi/probability; done
+	stamp load-under-injection
 	loaded=0 refused=0 half=0 moved=0
 	quiet_console
 	i=0
@@ -92,26 +96,37 @@ else
 fi
 
 # Stress, with rmmod attempts while it runs (each must be refused).
+stamp() { echo "# $(date +%s) $*"; }
+stamp stress
 mkfifo /tmp/stress
 maptest stress --procs 8 --seconds "$STRESS_SECONDS" --seed "$FUZZ_SEED" >/tmp/stress &
 pid=$!
-read -r line </tmp/stress
-refusals=0 attempts=0
+exec 3</tmp/stress
+read -r line <&3
+# Each attempt must be refused while stress holds the device, or, if stress
+# has just let go, unload cleanly (module and node gone).
+refusals=0 attempts=0 clean=0 unclean=0
 while kill -0 $pid 2>/dev/null && [ $attempts -lt 200 ]; do
-	rmmod mapdrv 2>/dev/null || refusals=$((refusals + 1))
 	attempts=$((attempts + 1))
+	if rmmod mapdrv 2>/dev/null; then
+		if grep -q '^mapdrv ' /proc/modules || [ -e /dev/mapdrv ]; then unclean=$((unclean + 1)); else clean=$((clean + 1)); fi
+		break
+	fi
+	refusals=$((refusals + 1))
 done
-result="$(cat /tmp/stress)"
+result="$(cat <&3)"
+exec 3<&-
 wait $pid
 src=$?
 rm -f /tmp/stress
 echo "# figure: $result"
-echo "# figure: rmmod during stress: $attempts attempts, $refusals refused, $((attempts - refusals)) unloaded"
+echo "# figure: rmmod during stress: $attempts attempts, $refusals refused, $clean unloaded cleanly after stress let go, $unclean unclean"
 check "stress: no lost or torn data, no crashed worker" [ $src = 0 ]
-check "every rmmod during stress was refused" [ $refusals = $attempts ]
+check "every rmmod during stress was refused or clean" [ $unclean = 0 -a $((refusals + clean)) = $attempts -a $refusals -gt 0 ]
 
 # 200 load/unload cycles: each rmmod clean.
-rmmod mapdrv
+stamp cycles
+rmmod mapdrv 2>/dev/null
 quiet_console
 fails=0 i=0
 while [ $i -lt 200 ]; do
@@ -123,6 +138,7 @@ echo "# figure: modprobe/rmmod cycles: 200, $fails failed"
 check "200 modprobe/rmmod cycles are all clean" [ $fails = 0 ]
 
 # The fuzzer.
+stamp fuzz
 modprobe mapdrv report=0 verbose=0
 out="$(maptest fuzz --seed "$FUZZ_SEED" --seconds "$FUZZ_SECONDS")"
 frc=$?
@@ -133,6 +149,7 @@ echo "# figure: bad-input mmaps refused by the device so far: $(maptest --json s
 check "rmmod after fuzzing" rmmod mapdrv
 
 # kmemleak: nothing attributable to mapdrv.
+stamp kmemleak
 if [ -e $DBG/kmemleak ]; then
 	echo scan >$DBG/kmemleak
 	echo scan >$DBG/kmemleak
@@ -145,4 +162,5 @@ if [ -e $DBG/kmemleak ]; then
 else
 	echo "# skip: no kmemleak in this kernel (use the debug flavor)"
 fi
+stamp end
 kunit_on
