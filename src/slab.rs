@@ -379,11 +379,16 @@ mod tests {
             o.uses += 1;
         }
         let constructed = CONSTRUCTED.load(Ordering::Relaxed) - before;
-        // At least one slab was set up, and far fewer slots than allocations.
         assert!(constructed >= 1);
-        assert!(constructed < CYCLES);
-        // Objects came back as their last user left them (`uses` > 0).
-        assert!(reused_dirty > 0);
+        // Generic KASAN quarantines freed objects (to catch use-after-free)
+        // instead of handing them out again at once, so reuse can only be
+        // observed without it.
+        if !cfg!(CONFIG_KASAN) {
+            // Far fewer slots were set up than allocations made...
+            assert!(constructed < CYCLES);
+            // ...and objects came back as their last user left them.
+            assert!(reused_dirty > 0);
+        }
         Ok(())
     }
 
@@ -407,7 +412,11 @@ mod tests {
         }
         // All 16 were dropped at the end of each iteration; allocate again.
         let again = cache.alloc([1; 128], Gfp::GFP_KERNEL)?;
-        assert!(first.contains(&(again.as_ptr() as usize)));
+        // Under generic KASAN freed objects sit in a quarantine first (and
+        // kmemleak in the debug kernel checks that they were freed at all).
+        if !cfg!(CONFIG_KASAN) {
+            assert!(first.contains(&(again.as_ptr() as usize)));
+        }
         Ok(())
     }
 
@@ -436,8 +445,11 @@ mod tests {
             live.push((a, b), GFP_KERNEL)?;
         }
         // Eight live 24-byte objects in 32-byte slots: some sit at odd
-        // multiples of 32, i.e. not 64-aligned.
-        assert!(odd32);
+        // multiples of 32, i.e. not 64-aligned. (With KASAN or slab debug
+        // metadata the slots grow past 32 bytes and this does not hold.)
+        if !cfg!(CONFIG_KASAN) {
+            assert!(odd32);
+        }
         Ok(())
     }
 

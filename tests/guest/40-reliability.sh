@@ -10,6 +10,7 @@ STRESS_SECONDS="${MAPDRV_STRESS_SECONDS:-20}"
 CYCLES=10000
 DBG=/sys/kernel/debug
 
+stamp() { echo "# $(date +%s) $*"; }
 kunit_off
 check "modprobe mapdrv for the reliability runs" modprobe mapdrv report=0 verbose=0
 
@@ -74,7 +75,12 @@ if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 		if sh -c 'echo 1 >/proc/self/make-it-fail; exec modprobe mapdrv report=0 verbose=0' 2>/dev/null; then
 			loaded=$((loaded + 1))
 			set -- $(grep '^mapdrv ' /proc/modules)
-			[ "$6" = "$start" ] || moved=$((moved + 1))
+			if [ "$6" != "$start" ]; then
+				# Follow the module: the next loads most likely land here.
+				moved=$((moved + 1))
+				start=$6 end=$(printf '0x%x' $(($6 + $2)))
+				scope $start $end
+			fi
 			[ -c /dev/mapdrv ] && grep -q '^mapdrv_object ' /proc/slabinfo || half=$((half + 1))
 			rmmod mapdrv || half=$((half + 1))
 		else
@@ -88,18 +94,17 @@ if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 	echo "# figure: module load under injection: 50 loads, $loaded succeeded, $refused failed cleanly, $half half-initialised"
 	check "load under injection: every load succeeds or fails cleanly" [ $half = 0 -a $((loaded + refused)) = 50 ]
 	check "load under injection: some loads failed, some succeeded" [ $loaded -gt 0 -a $refused -gt 0 ]
-	check "load under injection: the module stayed at the scoped address" [ $moved = 0 ]
+	echo "# figure: module load under injection: the module moved $moved times (the scope followed it)"
 	echo "# figure: fault injections surfaced as ENOMEM in exercise cycles: $injected"
-	modprobe mapdrv report=0 verbose=0
+	check "modprobe after the injection runs" modprobe mapdrv report=0 verbose=0
 else
 	echo "# skip: no fault injection in this kernel (use the debug flavor)"
 fi
 
 # Stress, with rmmod attempts while it runs (each must be refused).
-stamp() { echo "# $(date +%s) $*"; }
 stamp stress
 mkfifo /tmp/stress
-maptest stress --procs 8 --seconds "$STRESS_SECONDS" --seed "$FUZZ_SEED" >/tmp/stress &
+maptest stress --procs 8 --seconds "$STRESS_SECONDS" --seed "$FUZZ_SEED" >/tmp/stress 2>/tmp/stress.err &
 pid=$!
 exec 3</tmp/stress
 read -r line <&3
@@ -120,6 +125,7 @@ wait $pid
 src=$?
 rm -f /tmp/stress
 echo "# figure: $result"
+sed 's/^/# stress: /' /tmp/stress.err | head -n 20
 echo "# figure: rmmod during stress: $attempts attempts, $refusals refused, $clean unloaded cleanly after stress let go, $unclean unclean"
 check "stress: no lost or torn data, no crashed worker" [ $src = 0 ]
 check "every rmmod during stress was refused or clean" [ $unclean = 0 -a $((refusals + clean)) = $attempts -a $refusals -gt 0 ]
