@@ -117,3 +117,30 @@ pub const MAPDRV_IOC_EXERCISE: u32 = ioc(
     2,
     core::mem::size_of::<MapdrvExercise>(),
 );
+
+/// Argument and result of `MAPDRV_IOC_BENCH`: time `iterations` alloc+free
+/// pairs of benchmark case `case` through mapdrv's wrapper (`raw == 0`) or
+/// the raw C calls (`raw == 1`). Cases: 0 `alloc_pages` order 0, 1 order 3,
+/// 2 `__get_free_pages`, 3 `get_zeroed_page`, 4 `kmalloc` 64 B, 5 `kmalloc`
+/// 4 KiB, 6 `kzalloc` 256 B, 7 slab cache (192 B), 8 mempool, 9 `vmalloc` 1
+/// page, 10 `vmalloc` 16 pages, 11 `alloc_pages` order 0 `__GFP_ZERO`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct MapdrvBench {
+    /// In: the case number.
+    pub case: u32,
+    /// In: 0 for the wrapper, 1 for the raw C calls.
+    pub raw: u32,
+    /// In: alloc+free pairs to time (1..=100_000).
+    pub iterations: u64,
+    /// Out: elapsed nanoseconds (`ktime_get()`).
+    pub ns: u64,
+}
+
+/// `_IOWR('M', 3, struct mapdrv_bench)`: time one benchmark case.
+pub const MAPDRV_IOC_BENCH: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    MAPDRV_IOC_MAGIC,
+    3,
+    core::mem::size_of::<MapdrvBench>(),
+);

@@ -37,7 +37,8 @@
 //! each; `verbose=2` adds one line per fault; `verbose=0` only load/unload.
 
 use crate::abi::{
-    MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_EXERCISE, MAPDRV_IOC_GET_STATS,
+    MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_BENCH,
+    MAPDRV_IOC_EXERCISE, MAPDRV_IOC_GET_STATS,
 };
 use crate::miscdev::MiscDevice;
 use crate::pages::{self, PageRef, PAGE_SIZE};
@@ -64,6 +65,10 @@ unsafe impl AsBytes for MapdrvStats {}
 unsafe impl FromBytes for MapdrvExercise {}
 // SAFETY: as above, and no padding to leak.
 unsafe impl AsBytes for MapdrvExercise {}
+// SAFETY: `repr(C)`, only `u32`/`u64` fields, no padding: any bytes are valid.
+unsafe impl FromBytes for MapdrvBench {}
+// SAFETY: as above, and no padding to leak.
+unsafe impl AsBytes for MapdrvBench {}
 
 /// The device's counters; `Relaxed` is enough, they are statistics.
 #[derive(Default)]
@@ -389,6 +394,19 @@ impl MiscDevice for MapdrvDevice {
                 req.other = 0;
                 req.reserve_served = 0;
                 crate::exercise::run(&self.exercise, &mut req)?;
+                output.write(&req)?;
+                Ok(0)
+            }
+            MAPDRV_IOC_BENCH => {
+                let len = core::mem::size_of::<MapdrvBench>();
+                let (mut input, mut output) =
+                    UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
+                let mut req: MapdrvBench = input.read()?;
+                if req.raw > 1 {
+                    return Err(EINVAL);
+                }
+                let fx = self.exercise.bench_fixtures();
+                req.ns = crate::bench::run(&fx, req.case, req.raw == 1, req.iterations)?;
                 output.write(&req)?;
                 Ok(0)
             }

@@ -132,6 +132,16 @@ impl Caches {
     }
 }
 
+impl Caches {
+    /// The fixtures the microbenchmarks use: the same cache and pool.
+    pub fn bench_fixtures(&self) -> crate::bench::Fixtures<'_> {
+        crate::bench::Fixtures {
+            cache: &self.objects,
+            pool: &self.pool,
+        }
+    }
+}
+
 /// Runs `req.cycles` cycles of `req.family` and fills in the counts.
 /// `EINVAL` for an unknown family or a cycle count outside 1..=`MAX_CYCLES`.
 pub fn run(caches: &Caches, req: &mut MapdrvExercise) -> Result {

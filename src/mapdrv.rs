@@ -17,7 +17,8 @@
 //! - [`miscdev`]: a misc device whose `file_operations` carry `.owner`;
 //! - [`device`]: `/dev/mapdrv`, a vmalloc buffer mapped one page per fault;
 //! - [`abi`]: its ioctls, shared with the `maptest` tool;
-//! - [`exercise`]: allocation cycles on demand, for leak and fault-injection tests.
+//! - [`exercise`]: allocation cycles on demand, for leak and fault-injection tests;
+//! - [`bench`]: wrapper-versus-raw-C microbenchmarks, on demand.
 //!
 //! `src/helpers.c` holds the one-line C helpers for the APIs that are macros
 //! or `static inline` functions.
@@ -28,6 +29,7 @@
 use kernel::prelude::*;
 
 pub mod abi;
+pub mod bench;
 pub mod device;
 pub mod exercise;
 pub mod gfp;

@@ -245,6 +245,12 @@ impl<'b> Mempool<'b> {
         })
     }
 
+    /// The raw `mempool_t`, for calling C directly (benchmarks).
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::mempool_t {
+        self.pool.as_ptr()
+    }
+
     /// Elements in the reserve right now (`pool->curr_nr`).
     pub fn reserve(&self) -> usize {
         // SAFETY: the pool is live.

@@ -27,6 +27,8 @@ pub enum Command {
     Stress,
     /// Seeded syscall fuzzing.
     Fuzz,
+    /// Wrapper-versus-raw allocator microbenchmarks.
+    BenchAlloc,
     /// Keep the device open (and optionally mapped) for a while: for
     /// testing that the module stays pinned.
     Hold {
@@ -56,6 +58,10 @@ pub struct Options {
     pub calls: usize,
     /// `--keep` (fuzz): replay only these call indices of the sequence.
     pub keep: Option<Vec<usize>>,
+    /// `--rounds` (bench-alloc): interleaved rounds per case.
+    pub rounds: usize,
+    /// `--iterations` (bench-alloc): alloc+free pairs per timed call.
+    pub iterations: u64,
 }
 
 /// A command line `maptest` cannot run.
@@ -90,6 +96,9 @@ Commands:
   fuzz                 seeded syscall fuzzer: --seed S --seconds T [--calls N];
                        a failure prints the seed and a shrunk call sequence,
                        replayable with --seed S --calls N --keep I,J,...
+  bench-alloc          each allocator through mapdrv's wrapper and the raw C
+                       calls, interleaved: median ns/op and wrapper/raw ratio
+                       (--rounds R, default 21; --iterations N, default 2000)
   hold [--mapped] SECS keep the device open for SECS seconds; with --mapped, map
                        and touch the buffer, close the fd and keep only the mapping
   help                 print this text
@@ -123,6 +132,8 @@ where
     let mut seed = 1u64;
     let mut calls = 200usize;
     let mut keep = None;
+    let mut rounds = 21usize;
+    let mut iterations = 2000u64;
     let mut it = args.into_iter();
     fn number<T: std::str::FromStr>(
         opt: &str,
@@ -164,6 +175,9 @@ where
             }
             "stress" => set(&mut command, Command::Stress, arg)?,
             "fuzz" => set(&mut command, Command::Fuzz, arg)?,
+            "bench-alloc" => set(&mut command, Command::BenchAlloc, arg)?,
+            "--rounds" => rounds = number("--rounds", it.next())?,
+            "--iterations" => iterations = number("--iterations", it.next())?,
             "exercise" => {
                 let family = it
                     .next()
@@ -220,6 +234,8 @@ where
         seed,
         calls,
         keep,
+        rounds,
+        iterations,
     })
 }
 

@@ -4,6 +4,7 @@
 #[path = "../../src/abi.rs"]
 #[allow(dead_code)]
 mod abi;
+mod bench;
 mod cli;
 mod device;
 mod exercise;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
             device::hold(&opts, *mapped, *seconds).map(|()| true)
         }
         cli::Command::Exercise { family, cycles } => exercise::run(&opts, family, *cycles),
+        cli::Command::BenchAlloc => bench::run(&opts, opts.rounds, opts.iterations),
         cli::Command::Stress => stress::run(&opts, opts.procs, opts.seconds, opts.seed),
         cli::Command::Fuzz => match &opts.keep {
             Some(keep) => fuzz::replay_kept(&opts, opts.seed, opts.calls, keep),
