@@ -12,7 +12,6 @@ use crate::abi::{MapdrvBench, MAPDRV_IOC_BENCH};
 use crate::cli::Options;
 use crate::{device, json};
 use std::io;
-use std::os::fd::AsRawFd;
 
 /// The benchmark cases, in the kernel's numbering.
 pub const CASES: [&str; 12] = [
@@ -37,17 +36,8 @@ fn one(file: &std::fs::File, case: u32, raw: bool, iterations: u64) -> io::Resul
         iterations,
         ns: 0,
     };
-    // SAFETY: the ioctl reads and writes one `MapdrvBench`, which we own.
-    if unsafe {
-        libc::ioctl(
-            file.as_raw_fd(),
-            MAPDRV_IOC_BENCH as _,
-            &mut b as *mut MapdrvBench,
-        )
-    } != 0
-    {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: `MAPDRV_IOC_BENCH` reads and writes one `MapdrvBench`.
+    unsafe { device::ioctl_struct(file, MAPDRV_IOC_BENCH, &mut b)? };
     Ok(b.ns as f64 / iterations as f64)
 }
 

@@ -160,20 +160,26 @@ pub fn open(path: &str, write: bool) -> io::Result<File> {
         .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
 }
 
+/// One of mapdrv's ioctls, whose argument is a pointer to one `T` that the
+/// kernel reads and/or writes.
+///
+/// # Safety
+///
+/// `cmd` must be a mapdrv ioctl whose argument is a `T` (see `src/abi.rs`).
+pub unsafe fn ioctl_struct<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<()> {
+    // SAFETY: by the caller's contract the kernel accesses one `T`, which
+    // `arg` is, exclusively borrowed for the call.
+    if unsafe { libc::ioctl(file.as_raw_fd(), cmd as _, arg as *mut T) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `MAPDRV_IOC_GET_STATS`.
 pub fn stats(file: &File) -> io::Result<MapdrvStats> {
     let mut s = MapdrvStats::default();
-    // SAFETY: the ioctl writes one `MapdrvStats` into `s`, which is ours.
-    let r = unsafe {
-        libc::ioctl(
-            file.as_raw_fd(),
-            MAPDRV_IOC_GET_STATS as _,
-            &mut s as *mut MapdrvStats,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: `MAPDRV_IOC_GET_STATS` writes one `MapdrvStats`.
+    unsafe { ioctl_struct(file, MAPDRV_IOC_GET_STATS, &mut s)? };
     if s.version != MAPDRV_ABI_VERSION {
         return Err(io::Error::other(format!(
             "the module speaks ABI version {}, this maptest version {MAPDRV_ABI_VERSION}",

@@ -5,7 +5,6 @@ use crate::abi::{family, MapdrvExercise, MAPDRV_IOC_EXERCISE};
 use crate::cli::Options;
 use crate::{device, json};
 use std::io;
-use std::os::fd::AsRawFd;
 
 /// The families by name, as `maptest exercise` accepts them.
 pub const FAMILIES: [(&str, u32); 5] = [
@@ -28,17 +27,8 @@ pub fn exercise(file: &std::fs::File, family: u32, cycles: u64) -> io::Result<Ma
         cycles,
         ..Default::default()
     };
-    // SAFETY: the ioctl reads and writes one `MapdrvExercise`, which we own.
-    let r = unsafe {
-        libc::ioctl(
-            file.as_raw_fd(),
-            MAPDRV_IOC_EXERCISE as _,
-            &mut req as *mut MapdrvExercise,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: `MAPDRV_IOC_EXERCISE` reads and writes one `MapdrvExercise`.
+    unsafe { device::ioctl_struct(file, MAPDRV_IOC_EXERCISE, &mut req)? };
     Ok(req)
 }
 
