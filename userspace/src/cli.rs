@@ -29,6 +29,8 @@ pub enum Command {
     Fuzz,
     /// Wrapper-versus-raw allocator microbenchmarks.
     BenchAlloc,
+    /// An SVG of the allocation report and the mapping, on stdout.
+    Picture,
     /// Keep the device open (and optionally mapped) for a while: for
     /// testing that the module stays pinned.
     Hold {
@@ -99,6 +101,9 @@ Commands:
   bench-alloc          each allocator through mapdrv's wrapper and the raw C
                        calls, interleaved: median ns/op and wrapper/raw ratio
                        (--rounds R, default 21; --iterations N, default 2000)
+  picture              read a `show_addresses=1` kernel log on stdin, measure the
+                       device's frames (pagemap) and residency (mincore), and
+                       write an SVG picture of it all to stdout
   hold [--mapped] SECS keep the device open for SECS seconds; with --mapped, map
                        and touch the buffer, close the fd and keep only the mapping
   help                 print this text
@@ -176,6 +181,7 @@ where
             "stress" => set(&mut command, Command::Stress, arg)?,
             "fuzz" => set(&mut command, Command::Fuzz, arg)?,
             "bench-alloc" => set(&mut command, Command::BenchAlloc, arg)?,
+            "picture" => set(&mut command, Command::Picture, arg)?,
             "--rounds" => rounds = number("--rounds", it.next())?,
             "--iterations" => iterations = number("--iterations", it.next())?,
             "exercise" => {

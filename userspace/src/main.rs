@@ -10,6 +10,7 @@ mod device;
 mod exercise;
 mod fuzz;
 mod json;
+mod picture;
 mod rng;
 mod stress;
 mod verify;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
             device::hold(&opts, *mapped, *seconds).map(|()| true)
         }
         cli::Command::Exercise { family, cycles } => exercise::run(&opts, family, *cycles),
+        cli::Command::Picture => picture::run(&opts),
         cli::Command::BenchAlloc => bench::run(&opts, opts.rounds, opts.iterations),
         cli::Command::Stress => stress::run(&opts, opts.procs, opts.seconds, opts.seed),
         cli::Command::Fuzz => match &opts.keep {
