@@ -92,11 +92,13 @@ pub fn run(fx: &Fixtures<'_>, case: u32, raw: bool, n: u64) -> Result<u64> {
                 let len = [64, 4096, 256][(case - 4) as usize];
                 // SAFETY: a kmalloc object freed right away.
                 unsafe {
-                    let p = if case == 6 {
-                        mapdrv_kzalloc(len, gfp.as_raw())
+                    // kzalloc() is kmalloc() with __GFP_ZERO.
+                    let g = if case == 6 {
+                        gfp.union(Gfp::__GFP_ZERO)
                     } else {
-                        mapdrv_kmalloc(len, gfp.as_raw())
+                        gfp
                     };
+                    let p = mapdrv_kmalloc(len, g.as_raw());
                     if p.is_null() {
                         return Err(ENOMEM);
                     }

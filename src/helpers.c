@@ -41,7 +41,6 @@ unsigned long mapdrv_get_zeroed_page(gfp_t gfp) { return get_zeroed_page(gfp); }
 
 /* kmalloc family (include/linux/slab.h). */
 void *mapdrv_kmalloc(size_t size, gfp_t gfp) { return kmalloc(size, gfp); }
-void *mapdrv_kzalloc(size_t size, gfp_t gfp) { return kzalloc(size, gfp); }
 
 /* Slab caches. */
 struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size, unsigned int align,

@@ -23,7 +23,6 @@ void mapdrv_get_page(struct page *page);
 unsigned long mapdrv_get_free_pages(gfp_t gfp, unsigned int order);
 unsigned long mapdrv_get_zeroed_page(gfp_t gfp);
 void *mapdrv_kmalloc(size_t size, gfp_t gfp);
-void *mapdrv_kzalloc(size_t size, gfp_t gfp);
 struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 					    slab_flags_t flags, void (*ctor)(void *));
 void *mapdrv_kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp);

@@ -46,8 +46,6 @@ extern "C" {
     pub(crate) fn mapdrv_get_zeroed_page(gfp: bindings::gfp_t) -> c_ulong;
     /// `kmalloc()`. May sleep per `gfp`.
     pub(crate) fn mapdrv_kmalloc(size: usize, gfp: bindings::gfp_t) -> *mut c_void;
-    /// `kzalloc()`. May sleep per `gfp`.
-    pub(crate) fn mapdrv_kzalloc(size: usize, gfp: bindings::gfp_t) -> *mut c_void;
     /// `kmem_cache_create()`. `name` must outlive the cache. Sleeps.
     pub(crate) fn mapdrv_kmem_cache_create(
         name: *const u8,

@@ -86,14 +86,10 @@ impl KmallocBuf {
         Ok(KmallocBuf { ptr, len })
     }
 
-    /// `kzalloc(len, gfp)`: like [`KmallocBuf::alloc`], zeroed.
+    /// `kzalloc(len, gfp)`: like [`KmallocBuf::alloc`], zeroed. (`kzalloc()`
+    /// is `kmalloc()` with `__GFP_ZERO`, in C as here.)
     pub fn zalloc(len: usize, gfp: Gfp) -> Result<Self> {
-        check_len(len)?;
-        // SAFETY: as in `alloc`.
-        let ptr = unsafe { mapdrv_kzalloc(len, gfp.as_raw()) };
-        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: as in `alloc`.
-        Ok(KmallocBuf { ptr, len })
+        Self::alloc(len, gfp | Gfp::__GFP_ZERO)
     }
 
     /// The requested length.

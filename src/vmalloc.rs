@@ -76,29 +76,22 @@ impl VmallocBuf {
     /// GFP_KERNEL | __GFP_NOWARN)` so that a failure is an `ENOMEM` for the
     /// caller rather than a stack dump in the log.
     pub fn alloc(len: usize) -> Result<Self> {
-        let size = page_len(len)?;
-        // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
-        // process context.
-        let ptr = unsafe {
-            mapdrv_vmalloc(
-                size as c_ulong,
-                (Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN).as_raw(),
-            )
-        };
-        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
-        Ok(VmallocBuf { ptr, size })
+        Self::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN)
     }
 
     /// `vzalloc(len)`: like [`VmallocBuf::alloc`], zeroed
     /// (`__GFP_ZERO` added to the mask).
     pub fn zalloc(len: usize) -> Result<Self> {
+        Self::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO)
+    }
+
+    fn with_gfp(len: usize, gfp: Gfp) -> Result<Self> {
         let size = page_len(len)?;
-        let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO;
-        // SAFETY: as in `alloc`.
+        // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
+        // process context.
         let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, gfp.as_raw()) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: as in `alloc`.
+        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
         Ok(VmallocBuf { ptr, size })
     }
 
