@@ -11,13 +11,15 @@
 //! mapdrv_exercise)`) runs allocation cycles on demand, for leak and
 //! fault-injection tests. The struct is versioned: `version` is
 //! [`MAPDRV_ABI_VERSION`] and `size` the size the kernel filled; later
-//! versions only append fields, so an old tool keeps working.
+//! versions only append fields. The ioctl number encodes the struct's size,
+//! so the kernel answers every size it has ever defined: a version 1 tool
+//! asks with [`MAPDRV_IOC_GET_STATS_V1`] and gets the version 1 prefix.
 
 /// The ioctl "type" byte of mapdrv.
 pub const MAPDRV_IOC_MAGIC: u32 = b'M' as u32;
 
 /// The ABI version this file describes.
-pub const MAPDRV_ABI_VERSION: u32 = 1;
+pub const MAPDRV_ABI_VERSION: u32 = 2;
 
 /// Counters of the device since the module was loaded, and its buffer.
 #[repr(C)]
@@ -54,6 +56,39 @@ pub struct MapdrvStats {
     pub bytes_read: u64,
     /// Bytes copied by `write`.
     pub bytes_written: u64,
+    // Version 2.
+    /// How `mmap` maps the buffer: one of [`map_mode`] (module parameter
+    /// `map_mode`).
+    pub map_mode: u32,
+    /// Pages per fault in [`map_mode::FAULT_AROUND`] (module parameter
+    /// `fault_around_pages`).
+    pub fault_around_pages: u32,
+    /// Page table entries the driver made: one per fault in
+    /// [`map_mode::FAULT`], up to `fault_around_pages` per fault in
+    /// [`map_mode::FAULT_AROUND`], the whole mapping at `mmap` in
+    /// [`map_mode::EAGER`].
+    pub pages_mapped: u64,
+}
+
+/// The size of the version 1 [`MapdrvStats`]: the fields up to
+/// `bytes_written`.
+pub const MAPDRV_STATS_V1_SIZE: usize = 14 * 8;
+const _: () = assert!(core::mem::offset_of!(MapdrvStats, map_mode) == MAPDRV_STATS_V1_SIZE);
+
+/// How `/dev/mapdrv` maps its buffer (module parameter `map_mode`).
+pub mod map_mode {
+    /// The classic (default): `mmap` maps nothing; each first touch of a
+    /// page faults and the handler supplies that one page.
+    pub const FAULT: u32 = 0;
+    /// Fault-around: each fault maps the aligned window of
+    /// `fault_around_pages` pages around the faulting one with one
+    /// `vm_insert_pages()` call.
+    pub const FAULT_AROUND: u32 = 1;
+    /// Eager: `mmap` maps the whole range at once with
+    /// `remap_vmalloc_range()`; no faults.
+    pub const EAGER: u32 = 2;
+    /// The modes' names, by number.
+    pub const NAMES: [&str; 3] = ["fault", "fault-around", "eager"];
 }
 
 /// Allocator families `MAPDRV_IOC_EXERCISE` can drive.
@@ -109,6 +144,10 @@ pub const MAPDRV_IOC_GET_STATS: u32 = ioc(
     1,
     core::mem::size_of::<MapdrvStats>(),
 );
+
+/// `MAPDRV_IOC_GET_STATS` as version 1 tools spell it: the first
+/// [`MAPDRV_STATS_V1_SIZE`] bytes of [`MapdrvStats`].
+pub const MAPDRV_IOC_GET_STATS_V1: u32 = ioc(IOC_READ, MAPDRV_IOC_MAGIC, 1, MAPDRV_STATS_V1_SIZE);
 
 /// `_IOWR('M', 2, struct mapdrv_exercise)`: run allocation cycles.
 pub const MAPDRV_IOC_EXERCISE: u32 = ioc(

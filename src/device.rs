@@ -35,14 +35,33 @@
 //!
 //! Log: `verbose=1` (default) logs open, mmap, unmap and close, one line
 //! each; `verbose=2` adds one line per fault; `verbose=0` only load/unload.
+//!
+//! # Map modes
+//!
+//! The contract's default, `map_mode=0` ([`MapMode::Fault`]), is the
+//! classic above: one fault per page. Two opt-in modes exist to measure
+//! the classic design against (`maptest bench-fault`); the contract is
+//! otherwise the same:
+//!
+//! - `map_mode=1` ([`MapMode::FaultAround`]): each fault maps the aligned
+//!   window of `fault_around_pages` pages around the faulting page (clipped
+//!   to the VMA and the buffer) with one `vm_insert_pages()` call
+//!   ([`VmFault::map_pages`]): one fault per window instead of per page.
+//!   The kernel's own fault-around (`.map_pages`, `fault_around_bytes`)
+//!   only serves read faults of page-cache files, so a driver batches
+//!   itself. The VMA is `VM_MIXEDMAP`.
+//! - `map_mode=2` ([`MapMode::Eager`]): `mmap` maps the whole range at once
+//!   with `remap_vmalloc_range()` ([`VmallocBuf::map_to_user`]); there are
+//!   no faults. Fast to touch, but `mmap` pays for pages that may never be
+//!   used, and every mapping holds page-table memory for all of them.
 
 use crate::abi::{
-    MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_BENCH,
-    MAPDRV_IOC_EXERCISE, MAPDRV_IOC_GET_STATS,
+    map_mode, MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_BENCH,
+    MAPDRV_IOC_EXERCISE, MAPDRV_IOC_GET_STATS, MAPDRV_IOC_GET_STATS_V1, MAPDRV_STATS_V1_SIZE,
 };
 use crate::miscdev::MiscDevice;
-use crate::pages::{self, PageRef, PAGE_SIZE};
-use crate::vma::{self, FaultError, VmFault, VmOperations};
+use crate::pages::{self, PAGE_SIZE};
+use crate::vma::{self, Fault, FaultError, VmFault, VmOperations};
 use crate::vmalloc::VmallocBuf;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::bindings;
@@ -70,6 +89,66 @@ unsafe impl FromBytes for MapdrvBench {}
 // SAFETY: as above, and no padding to leak.
 unsafe impl AsBytes for MapdrvBench {}
 
+/// The most pages one fault may map in [`MapMode::FaultAround`] (2 MiB,
+/// one page table's worth).
+pub const MAX_FAULT_AROUND_PAGES: usize = 512;
+
+/// How `mmap` maps the buffer (module parameters `map_mode` and
+/// `fault_around_pages`); see the module documentation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapMode {
+    /// Nothing at `mmap`, one page per fault: the classic, the default.
+    Fault,
+    /// Each fault maps the aligned window of this many pages around it.
+    FaultAround(usize),
+    /// Everything at `mmap` (`remap_vmalloc_range()`), no faults.
+    Eager,
+}
+
+impl MapMode {
+    /// The mode for the module parameters, or `EINVAL` (with one log line).
+    pub fn from_params(mode: u8, fault_around_pages: usize) -> Result<Self> {
+        match u32::from(mode) {
+            map_mode::FAULT => Ok(MapMode::Fault),
+            map_mode::EAGER => Ok(MapMode::Eager),
+            map_mode::FAULT_AROUND
+                if (1..=MAX_FAULT_AROUND_PAGES).contains(&fault_around_pages) =>
+            {
+                Ok(MapMode::FaultAround(fault_around_pages))
+            }
+            map_mode::FAULT_AROUND => {
+                pr_err!(
+                    "fault_around_pages={} is out of range: it must be 1..={}\n",
+                    fault_around_pages,
+                    MAX_FAULT_AROUND_PAGES
+                );
+                Err(EINVAL)
+            }
+            _ => {
+                pr_err!(
+                    "map_mode={} is unknown: 0 (one page per fault), 1 (fault-around) or 2 (eager)\n",
+                    mode
+                );
+                Err(EINVAL)
+            }
+        }
+    }
+
+    /// The `map_mode` number, as in [`crate::abi::map_mode`].
+    pub fn number(self) -> u32 {
+        match self {
+            MapMode::Fault => map_mode::FAULT,
+            MapMode::FaultAround(_) => map_mode::FAULT_AROUND,
+            MapMode::Eager => map_mode::EAGER,
+        }
+    }
+
+    /// Its name in the log.
+    pub fn name(self) -> &'static str {
+        map_mode::NAMES[self.number() as usize]
+    }
+}
+
 /// The device's counters; `Relaxed` is enough, they are statistics.
 #[derive(Default)]
 struct Counters {
@@ -80,6 +159,7 @@ struct Counters {
     live_mappings: AtomicU64,
     faults: AtomicU64,
     fault_errors: AtomicU64,
+    pages_mapped: AtomicU64,
     reads: AtomicU64,
     writes: AtomicU64,
     bytes_read: AtomicU64,
@@ -96,6 +176,7 @@ pub struct Buffer {
     mem: VmallocBuf,
     counters: Counters,
     verbose: u8,
+    mode: MapMode,
 }
 
 impl Buffer {
@@ -104,22 +185,72 @@ impl Buffer {
     }
 }
 
+impl Buffer {
+    /// Maps the aligned window of `n` buffer pages around the fault,
+    /// clipped to the VMA and the buffer, in one go.
+    fn fault_around(&self, vmf: &VmFault, n: usize) -> Result<Fault<'_>, FaultError> {
+        let (index, addr) = (vmf.pgoff(), vmf.address());
+        let vma = vmf.vma();
+        // The buffer pages the VMA shows: `first..last`.
+        let first = index - (addr - vma.start()) / PAGE_SIZE;
+        let last = (index + (vma.end() - addr) / PAGE_SIZE).min(self.mem.page_count());
+        let lo = (index - index % n).max(first);
+        let hi = (index - index % n + n).min(last);
+        let start = addr - (index - lo) * PAGE_SIZE;
+        match vmf.map_pages(start, (lo..hi).filter_map(|i| self.mem.page(i))) {
+            Ok(mapped) => {
+                self.counters
+                    .pages_mapped
+                    .fetch_add(mapped.inserted() as u64, Relaxed);
+                Ok(Fault::Mapped(mapped))
+            }
+            Err(e) if e == ENOMEM => Err(FaultError::Oom),
+            Err(e) => {
+                // Not reachable by construction (the window is inside the
+                // VMA and covers the fault); say so rather than loop.
+                self.counters.fault_errors.fetch_add(1, Relaxed);
+                pr_err!(
+                    "fault-around: mapping pages {}..{} failed ({:?}): SIGBUS\n",
+                    lo,
+                    hi,
+                    e
+                );
+                Err(FaultError::SigBus)
+            }
+        }
+    }
+}
+
 impl VmOperations for Buffer {
-    fn fault(&self, vmf: &VmFault) -> Result<PageRef<'_>, FaultError> {
+    fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError> {
         let index = vmf.pgoff();
         match self.mem.page(index) {
             Some(page) => {
                 self.counters.faults.fetch_add(1, Relaxed);
+                let fault = match self.mode {
+                    MapMode::FaultAround(n) => self.fault_around(vmf, n)?,
+                    // Eager mappings have every page mapped: a fault can only
+                    // come after something zapped entries (e.g.
+                    // `madvise(MADV_DONTNEED)`); serve it the classic way.
+                    MapMode::Fault | MapMode::Eager => {
+                        self.counters.pages_mapped.fetch_add(1, Relaxed);
+                        Fault::Page(page)
+                    }
+                };
                 if self.verbose >= 2 {
                     pr_info!(
-                        "fault: page {} of {} ({}) at user address {:#x}, served by vmalloc_to_page\n",
+                        "fault: page {} of {} ({}) at user address {:#x}, served by vmalloc_to_page{}\n",
                         index,
                         self.mem.page_count(),
                         if vmf.is_write() { "write" } else { "read" },
-                        vmf.address()
+                        vmf.address(),
+                        match &fault {
+                            Fault::Mapped(_) => " with its fault-around window",
+                            Fault::Page(_) => "",
+                        }
                     );
                 }
-                Ok(page)
+                Ok(fault)
             }
             None => {
                 self.counters.fault_errors.fetch_add(1, Relaxed);
@@ -158,7 +289,7 @@ pub struct MapdrvDevice {
 impl MapdrvDevice {
     /// Allocates the `pages`-page buffer and writes `"ok"` into it.
     /// `EINVAL` (with one log line) for a size outside the documented bound.
-    pub fn new(pages: usize, verbose: u8) -> Result<Self> {
+    pub fn new(pages: usize, verbose: u8, mode: MapMode) -> Result<Self> {
         let ram_quarter = pages::totalram_pages() / 4;
         if pages == 0 || pages > MAX_BUFFER_PAGES || pages > ram_quarter {
             pr_err!(
@@ -169,7 +300,9 @@ impl MapdrvDevice {
             );
             return Err(EINVAL);
         }
-        let mut mem = VmallocBuf::zalloc(pages * PAGE_SIZE)?;
+        // `vmalloc_user()`: zeroed (nothing of the kernel's leaks to user
+        // space) and `VM_USERMAP`, which the eager mode needs.
+        let mut mem = VmallocBuf::zalloc_user(pages * PAGE_SIZE)?;
         // Not shared yet: plain Rust access is fine here.
         mem.as_mut_slice()[..3].copy_from_slice(b"ok\0");
         let buffer = Arc::new(
@@ -177,6 +310,7 @@ impl MapdrvDevice {
                 mem,
                 counters: Counters::default(),
                 verbose,
+                mode,
             },
             GFP_KERNEL,
         )?;
@@ -205,6 +339,12 @@ impl MapdrvDevice {
             writes: c.writes.load(Relaxed),
             bytes_read: c.bytes_read.load(Relaxed),
             bytes_written: c.bytes_written.load(Relaxed),
+            map_mode: self.buffer.mode.number(),
+            fault_around_pages: match self.buffer.mode {
+                MapMode::FaultAround(n) => n as u32,
+                _ => 0,
+            },
+            pages_mapped: c.pages_mapped.load(Relaxed),
         }
     }
 
@@ -352,12 +492,26 @@ impl MiscDevice for MapdrvDevice {
         }
         // Growing with mremap would reach past the buffer.
         vma.set_dontexpand();
+        match self.buffer.mode {
+            MapMode::Fault => {}
+            // `vm_insert_pages()` from the fault handler needs it.
+            MapMode::FaultAround(_) => {
+                vma.set_mixedmap();
+            }
+            MapMode::Eager => {
+                self.buffer.mem.map_to_user(vma, pgoff)?;
+                self.buffer
+                    .counters
+                    .pages_mapped
+                    .fetch_add((len / PAGE_SIZE) as u64, Relaxed);
+            }
+        }
         let c = &self.buffer.counters;
         c.mmaps.fetch_add(1, Relaxed);
         let live = c.live_mappings.fetch_add(1, Relaxed) + 1;
         if self.buffer.verbose >= 1 {
             pr_info!(
-                "mmap: pages {}..{} of {}, {} {}, nothing mapped yet ({} mappings)\n",
+                "mmap: pages {}..{} of {}, {} {}, {} ({} mappings)\n",
                 pgoff,
                 pgoff + len / PAGE_SIZE,
                 self.buffer.mem.page_count(),
@@ -366,6 +520,11 @@ impl MiscDevice for MapdrvDevice {
                     "read-write"
                 } else {
                     "read-only"
+                },
+                match self.buffer.mode {
+                    MapMode::Fault => "nothing mapped yet",
+                    MapMode::FaultAround(_) => "nothing mapped yet, fault-around",
+                    MapMode::Eager => "all pages mapped now (eager)",
                 },
                 live
             );
@@ -376,12 +535,16 @@ impl MiscDevice for MapdrvDevice {
 
     fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
-            MAPDRV_IOC_GET_STATS => {
+            MAPDRV_IOC_GET_STATS | MAPDRV_IOC_GET_STATS_V1 => {
                 let stats = self.stats();
-                let mut out =
-                    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<MapdrvStats>())
-                        .writer();
-                out.write(&stats)?;
+                // A version 1 caller gets the prefix it knows.
+                let len = if cmd == MAPDRV_IOC_GET_STATS_V1 {
+                    MAPDRV_STATS_V1_SIZE
+                } else {
+                    core::mem::size_of::<MapdrvStats>()
+                };
+                let mut out = UserSlice::new(UserPtr::from_addr(arg), len).writer();
+                out.write_slice(&stats.as_bytes()[..len])?;
                 Ok(0)
             }
             MAPDRV_IOC_EXERCISE => {

@@ -60,7 +60,13 @@ int mapdrv_mempool_curr_nr(mempool_t *pool) { return READ_ONCE(pool->curr_nr); }
 
 /* vmalloc (include/linux/vmalloc.h). */
 void *mapdrv_vmalloc(unsigned long size, gfp_t gfp) { return __vmalloc(size, gfp); }
+void *mapdrv_vmalloc_user(unsigned long size) { return vmalloc_user(size); }
 void mapdrv_vfree(const void *addr) { vfree(addr); }
+/* Exported, but not in the kernel crate's bindings; wrapped so that C checks the prototype. */
+int mapdrv_remap_vmalloc_range(struct vm_area_struct *vma, void *addr, unsigned long pgoff)
+{
+	return remap_vmalloc_range(vma, addr, pgoff);
+}
 
 /* The kernel's address-space layout and page counters, for the report. */
 unsigned long mapdrv_page_offset(void) { return PAGE_OFFSET; }

@@ -30,7 +30,9 @@ mempool_t *mapdrv_mempool_create(int min_nr, mempool_alloc_t *alloc_fn, mempool_
 void *mapdrv_mempool_alloc(mempool_t *pool, gfp_t gfp);
 int mapdrv_mempool_curr_nr(mempool_t *pool);
 void *mapdrv_vmalloc(unsigned long size, gfp_t gfp);
+void *mapdrv_vmalloc_user(unsigned long size);
 void mapdrv_vfree(const void *addr);
+int mapdrv_remap_vmalloc_range(struct vm_area_struct *vma, void *addr, unsigned long pgoff);
 unsigned long mapdrv_page_offset(void);
 unsigned long mapdrv_vmalloc_start(void);
 unsigned long mapdrv_vmalloc_end(void);

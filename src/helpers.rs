@@ -75,9 +75,20 @@ extern "C" {
     pub(crate) fn mapdrv_mempool_curr_nr(pool: *mut bindings::mempool_t) -> c_int;
     /// `__vmalloc()` (`vmalloc()` is `__vmalloc(size, GFP_KERNEL)`). Sleeps.
     pub(crate) fn mapdrv_vmalloc(size: c_ulong, gfp: bindings::gfp_t) -> *mut c_void;
+    /// `vmalloc_user()`: a zeroed buffer whose area is marked
+    /// `VM_USERMAP`, as `remap_vmalloc_range()` requires. Sleeps.
+    pub(crate) fn mapdrv_vmalloc_user(size: c_ulong) -> *mut c_void;
     /// `vfree()` (bindgen does not expose it). `addr` must be a live
     /// vmalloc buffer the caller owns, or NULL. Sleeps.
     pub(crate) fn mapdrv_vfree(addr: *const c_void);
+    /// `remap_vmalloc_range()` (exported, absent from the bindings).
+    /// `vma` must be a VMA being set up in `mmap` with the mmap lock held
+    /// for writing; `addr` a live `VM_USERMAP` vmalloc buffer. Sleeps.
+    pub(crate) fn mapdrv_remap_vmalloc_range(
+        vma: *mut bindings::vm_area_struct,
+        addr: *mut c_void,
+        pgoff: c_ulong,
+    ) -> c_int;
     /// `PAGE_OFFSET`, the start of the direct map. Always safe.
     pub(crate) fn mapdrv_page_offset() -> c_ulong;
     /// `VMALLOC_START`. Always safe.

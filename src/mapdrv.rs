@@ -66,6 +66,14 @@ module! {
             default: 1,
             description: "Device log: 0 load/unload only, 1 also open/mmap/unmap/close, 2 also every fault",
         },
+        map_mode: u8 {
+            default: 0,
+            description: "How mmap maps the buffer: 0 one page per fault (the classic), 1 fault-around, 2 eager (remap_vmalloc_range)",
+        },
+        fault_around_pages: usize {
+            default: 16,
+            description: "Pages mapped per fault when map_mode=1 (1..=512)",
+        },
     },
 }
 
@@ -96,6 +104,8 @@ impl kernel::InPlaceModule for Mapdrv {
         let show_addresses = *module_parameters::show_addresses.value();
         let pages = *module_parameters::buffer_pages.value();
         let verbose = *module_parameters::verbose.value();
+        let map_mode = *module_parameters::map_mode.value();
+        let fault_around_pages = *module_parameters::fault_around_pages.value();
         try_pin_init!(Self {
             _objects: {
                 if report > 1 || show_addresses > 1 || verbose > 2 {
@@ -120,16 +130,21 @@ impl kernel::InPlaceModule for Mapdrv {
             device <- miscdev::MiscRegistration::register(
                 c"mapdrv",
                 module,
-                device::MapdrvDevice::new(pages, verbose)?,
+                device::MapdrvDevice::new(
+                    pages,
+                    verbose,
+                    device::MapMode::from_params(map_mode, fault_around_pages)?,
+                )?,
             ),
         })
         .pin_chain(move |_| {
             pr_info!(
-                "loaded: /dev/mapdrv with a {}-page vmalloc buffer reading \"ok\" (report={}, show_addresses={}, verbose={})\n",
+                "loaded: /dev/mapdrv with a {}-page vmalloc buffer reading \"ok\" (report={}, show_addresses={}, verbose={}, map_mode={})\n",
                 pages,
                 report,
                 show_addresses,
-                verbose
+                verbose,
+                map_mode
             );
             Ok(())
         })

@@ -17,8 +17,9 @@
 //! no way to install operations. [`VmOperations`] fills that gap:
 //!
 //! - the implementor writes safe methods: `fault` returns a [`PageRef`]
-//!   borrowed from its own data, or a [`FaultError`]; it never sees a raw
-//!   pointer;
+//!   borrowed from its own data ([`Fault::Page`]), or maps a batch of pages
+//!   itself with [`VmFault::map_pages`] ([`Fault::Mapped`]), or fails with a
+//!   [`FaultError`]; it never sees a raw pointer;
 //! - [`install`] stores an `Arc<T>` in `vm_private_data`; every VMA (and
 //!   every copy of it, through `.open`) owns one reference, dropped in
 //!   `.close`. The data therefore outlives every VMA that can fault on it,
@@ -33,16 +34,17 @@
 //! ```ignore
 //! struct Buffer { pages: VmallocBuf }
 //! impl VmOperations for Buffer {
-//!     fn fault(&self, vmf: &VmFault) -> Result<PageRef<'_>, FaultError> {
-//!         self.pages.page(vmf.pgoff()).ok_or(FaultError::SigBus)
+//!     fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError> {
+//!         self.pages.page(vmf.pgoff()).map(Fault::Page).ok_or(FaultError::SigBus)
 //!     }
 //! }
 //! // In `MiscDevice::mmap`:
 //! vma::install(vma, self.buffer.clone());   // Arc<Buffer>
 //! ```
 
-use crate::pages::PageRef;
+use crate::pages::{PageRef, PAGE_SIZE};
 use kernel::bindings;
+use kernel::ffi::c_ulong;
 use kernel::mm::virt::{VmaNew, VmaRef};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -63,6 +65,32 @@ impl FaultError {
             FaultError::SigBus => bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t,
             FaultError::Oom => bindings::vm_fault_reason_VM_FAULT_OOM as bindings::vm_fault_t,
         }
+    }
+}
+
+/// What a fault handler did about the faulting address.
+pub enum Fault<'a> {
+    /// Map this page there: the core installs the page table entry
+    /// (`vmf->page`, return 0). The classic one page per fault.
+    Page(PageRef<'a>),
+    /// The handler mapped it itself, with [`VmFault::map_pages`]
+    /// (`VM_FAULT_NOPAGE`).
+    Mapped(Mapped),
+}
+
+/// Proof that the faulting address has a page table entry, returned by
+/// [`VmFault::map_pages`] only. Returning `VM_FAULT_NOPAGE` without one
+/// would make the access fault again, forever; requiring this token makes
+/// that mistake impossible to write.
+pub struct Mapped {
+    inserted: usize,
+}
+
+impl Mapped {
+    /// How many page table entries this call created (pages already
+    /// mapped, e.g. by a racing fault on the same window, are not counted).
+    pub fn inserted(&self) -> usize {
+        self.inserted
     }
 }
 
@@ -117,6 +145,79 @@ impl VmFault {
         // the whole `.fault` call, which outlives `&self`.
         unsafe { VmaRef::from_raw(self.raw().vma) }
     }
+
+    /// Maps `pages` at consecutive user pages from `start`, a range that
+    /// must contain the faulting address and lie inside the VMA, with
+    /// `vm_insert_pages()`: one page-table walk and one page-table lock per
+    /// batch instead of one fault per page. Each entry takes its own page
+    /// reference, as `vmf->page` does.
+    ///
+    /// The VMA must be `VM_MIXEDMAP` (set it in `mmap` with
+    /// `VmaNew::set_mixedmap()`): `EINVAL` otherwise, as for a range that
+    /// misses the fault or leaves the VMA, or a page the core refuses to
+    /// map (anonymous, slab). Pages that are already mapped (a racing fault
+    /// on the same window) are skipped. `ENOMEM` if a page table cannot be
+    /// allocated; entries made before that stay, and are counted.
+    pub fn map_pages<'p>(
+        &self,
+        start: usize,
+        pages: impl IntoIterator<Item = PageRef<'p>>,
+    ) -> Result<Mapped> {
+        const BATCH: usize = 32;
+        let vma = self.vma();
+        if vma.flags() & bindings::VM_MIXEDMAP == 0 || start % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let mut batch = [core::ptr::null_mut::<bindings::page>(); BATCH];
+        let mut pages = pages.into_iter();
+        let (mut addr, mut inserted, mut covered) = (start, 0, false);
+        loop {
+            let mut n = 0;
+            for page in pages.by_ref().take(BATCH) {
+                batch[n] = page.as_ptr();
+                n += 1;
+            }
+            if n == 0 {
+                break;
+            }
+            let end = addr.checked_add(n * PAGE_SIZE).ok_or(EINVAL)?;
+            if addr < vma.start() || end > vma.end() {
+                return Err(EINVAL);
+            }
+            covered |= (addr..end).contains(&self.address());
+            let mut done = 0;
+            while done < n {
+                let mut left = (n - done) as c_ulong;
+                // SAFETY: `vma` is valid and locked (mmap or VMA lock) for
+                // this fault, and `VM_MIXEDMAP`, so `vm_insert_pages()` does
+                // not touch `vm_flags`; the range is inside it. The `n -
+                // done` pointers are valid pages borrowed from the caller
+                // for the call; each one mapped gets its own reference.
+                let ret = unsafe {
+                    bindings::vm_insert_pages(
+                        vma.as_ptr(),
+                        addr + done * PAGE_SIZE,
+                        batch[done..].as_mut_ptr(),
+                        &mut left,
+                    )
+                };
+                let made = (n - done) - left as usize;
+                inserted += made;
+                done += made;
+                match ret {
+                    0 => break,
+                    // Already mapped: skip it, go on with the rest.
+                    r if r == EBUSY.to_errno() => done += 1,
+                    r => return Err(Error::from_errno(r)),
+                }
+            }
+            addr = end;
+        }
+        if !covered {
+            return Err(EINVAL);
+        }
+        Ok(Mapped { inserted })
+    }
 }
 
 /// The operations of a lazily mapped VMA.
@@ -124,12 +225,14 @@ impl VmFault {
 /// `Self` is the data shared by every VMA that uses these operations; it is
 /// kept alive by an `Arc` reference per VMA.
 pub trait VmOperations: Send + Sync + Sized + 'static {
-    /// Returns the page to map at `vmf.pgoff()`, borrowed from `self`.
+    /// Serves a fault at `vmf.pgoff()`: returns the page to map there,
+    /// borrowed from `self` ([`Fault::Page`]), or maps it (and maybe its
+    /// neighbours) itself ([`Fault::Mapped`]).
     ///
-    /// The trampoline takes a page reference (`get_page()`) that the page
-    /// table entry keeps until it is unmapped, so the page stays valid even
-    /// if `self` later lets go of it.
-    fn fault(&self, vmf: &VmFault) -> Result<PageRef<'_>, FaultError>;
+    /// For [`Fault::Page`] the trampoline takes a page reference
+    /// (`get_page()`) that the page table entry keeps until it is unmapped,
+    /// so the page stays valid even if `self` later lets go of it.
+    fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError>;
 
     /// A copy of a VMA was created (fork, split, mremap); `.open`.
     fn open(&self, _vma: &VmaRef) {}
@@ -209,7 +312,8 @@ unsafe extern "C" fn fault_trampoline<T: VmOperations>(
     // for as long as it exists, which covers this fault.
     let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*fault.raw().vma).vm_private_data) };
     match data.fault(fault) {
-        Ok(page) => {
+        Ok(Fault::Mapped(_)) => bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t,
+        Ok(Fault::Page(page)) => {
             let p = page.as_ptr();
             // SAFETY: `p` is a valid page (it is borrowed from `data`, alive
             // now); the reference we take is handed to the fault path with

@@ -3,8 +3,8 @@
 //! `vmalloc()` / `vzalloc()` (`__vmalloc()`) / `vfree()`: virtually contiguous memory built
 //! from scattered pages.
 //!
-//! C API: `include/linux/vmalloc.h` (`vmalloc()`, `vzalloc()`, `vfree()`,
-//! `vmalloc_to_page()`, `is_vmalloc_addr()`).
+//! C API: `include/linux/vmalloc.h` (`vmalloc()`, `vzalloc()`, `vmalloc_user()`, `vfree()`,
+//! `vmalloc_to_page()`, `is_vmalloc_addr()`, `remap_vmalloc_range()`).
 //!
 //! `vmalloc()` gathers pages wherever the buddy allocator has them and maps
 //! them one after the other into the vmalloc area
@@ -39,17 +39,21 @@ use crate::pages::{PageRef, PAGE_SIZE};
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
+use kernel::mm::virt::VmaNew;
 use kernel::prelude::*;
 
 /// A `vmalloc()`ed buffer of whole pages, `vfree()`d on `Drop`.
 ///
 /// # Invariants
 ///
-/// `ptr` was returned by `vmalloc()`/`vzalloc()` for `size` bytes, `size` is
-/// a non-zero multiple of `PAGE_SIZE`, and the buffer is exclusively owned.
+/// `ptr` was returned by `vmalloc()`/`vzalloc()` (or, when `user` is set,
+/// `vmalloc_user()`, whose area is marked `VM_USERMAP`) for `size` bytes,
+/// `size` is a non-zero multiple of `PAGE_SIZE`, and the buffer is
+/// exclusively owned.
 pub struct VmallocBuf {
     ptr: NonNull<u8>,
     size: usize,
+    user: bool,
 }
 
 // SAFETY: owned memory; `vfree()` may be called from any sleepable context,
@@ -85,6 +89,27 @@ impl VmallocBuf {
         Self::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO)
     }
 
+    /// `vmalloc_user(len)`: a zeroed buffer meant to be mapped into user
+    /// space. Its area is marked `VM_USERMAP`, which
+    /// [`VmallocBuf::map_to_user`] (`remap_vmalloc_range()`) requires, and
+    /// it is aligned to `SHMLBA`. Its mask is fixed, `GFP_KERNEL |
+    /// __GFP_ZERO`, without `__GFP_NOWARN` (the function that takes a mask
+    /// and `VM_USERMAP`, `__vmalloc_node_range()`, is not exported to
+    /// modules), so a failure logs an allocation warning before `ENOMEM`.
+    pub fn zalloc_user(len: usize) -> Result<Self> {
+        let size = page_len(len)?;
+        // SAFETY: may sleep; callers are in process context.
+        let ptr = unsafe { mapdrv_vmalloc_user(size as c_ulong) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: a non-NULL result is an owned `VM_USERMAP` buffer of
+        // `size` bytes.
+        Ok(VmallocBuf {
+            ptr,
+            size,
+            user: true,
+        })
+    }
+
     fn with_gfp(len: usize, gfp: Gfp) -> Result<Self> {
         let size = page_len(len)?;
         // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
@@ -92,7 +117,39 @@ impl VmallocBuf {
         let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, gfp.as_raw()) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
         // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
-        Ok(VmallocBuf { ptr, size })
+        Ok(VmallocBuf {
+            ptr,
+            size,
+            user: false,
+        })
+    }
+
+    /// Maps the whole new VMA `vma` to the buffer's pages from page `pgoff`
+    /// on, right now (`remap_vmalloc_range()`): the eager alternative to
+    /// mapping page by page on fault. Every page gets a page table entry
+    /// and a reference; the VMA becomes `VM_MIXEDMAP | VM_DONTEXPAND |
+    /// VM_DONTDUMP`.
+    ///
+    /// `EINVAL` if the buffer was not allocated with
+    /// [`VmallocBuf::zalloc_user`] or the VMA reaches past its end;
+    /// `ENOMEM` if a page table cannot be allocated.
+    pub fn map_to_user(&self, vma: &VmaNew, pgoff: usize) -> Result {
+        let fits = pgoff
+            .checked_mul(PAGE_SIZE)
+            .and_then(|off| off.checked_add(vma.end() - vma.start()))
+            .is_some_and(|end| end <= self.size);
+        if !self.user || !fits {
+            return Err(EINVAL);
+        }
+        // SAFETY: `vma` is a new VMA in `mmap`, with the mmap lock held for
+        // writing (the `VmaNew` contract), as `vm_insert_page()` requires
+        // when it sets `VM_MIXEDMAP`; the buffer is a live `VM_USERMAP`
+        // vmalloc area and the range is inside it. The pages stay valid
+        // while mapped: each entry holds a page reference.
+        let ret = unsafe {
+            mapdrv_remap_vmalloc_range(vma.as_ptr(), self.ptr.as_ptr().cast(), pgoff as c_ulong)
+        };
+        kernel::error::to_result(ret)
     }
 
     /// The size in bytes (whole pages).
@@ -186,6 +243,17 @@ pub fn vmalloc_area() -> core::ops::Range<usize> {
 mod tests {
     use super::*;
     use crate::kmalloc::KmallocBuf;
+
+    /// `vmalloc_user()`: zeroed, in the vmalloc area, page-granular.
+    #[test]
+    fn user_buffers_are_zeroed_vmalloc() -> Result {
+        let b = VmallocBuf::zalloc_user(3 * PAGE_SIZE + 5)?;
+        assert!(b.is_vmalloc_addr());
+        assert_eq!(b.page_count(), 4);
+        assert!(b.as_slice().iter().all(|&x| x == 0));
+        assert_eq!(VmallocBuf::zalloc_user(0).err(), Some(EINVAL));
+        Ok(())
+    }
 
     /// A vmalloc buffer lives in the vmalloc area, not the direct map.
     #[test]

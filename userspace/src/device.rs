@@ -229,7 +229,7 @@ pub fn read(opts: &Options) -> io::Result<()> {
 pub fn print_stats(opts: &Options) -> io::Result<()> {
     let file = open(&opts.device, false)?;
     let s = stats(&file)?;
-    let fields: [(&str, u64); 15] = [
+    let fields: [(&str, u64); 18] = [
         ("version", s.version.into()),
         ("size", s.size.into()),
         ("buffer_size", s.buffer_size),
@@ -245,6 +245,9 @@ pub fn print_stats(opts: &Options) -> io::Result<()> {
         ("writes", s.writes),
         ("bytes_read", s.bytes_read),
         ("bytes_written", s.bytes_written),
+        ("map_mode", s.map_mode.into()),
+        ("fault_around_pages", s.fault_around_pages.into()),
+        ("pages_mapped", s.pages_mapped),
     ];
     if opts.json {
         let body: Vec<String> = fields
@@ -254,7 +257,7 @@ pub fn print_stats(opts: &Options) -> io::Result<()> {
         println!("{{{}}}", body.join(","));
     } else {
         for (k, v) in fields {
-            println!("{k:>14}  {v}");
+            println!("{k:>18}  {v}");
         }
     }
     Ok(())

@@ -142,7 +142,7 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
     let size = s0.buffer_size as usize;
     let pages = s0.buffer_pages as usize;
     c.check(
-        "MAPDRV_IOC_GET_STATS answers with ABI version 1 and the full struct",
+        "MAPDRV_IOC_GET_STATS answers with this ABI version and the full struct",
         || {
             ensure(
                 s0.size as usize == std::mem::size_of::<crate::abi::MapdrvStats>(),
@@ -151,6 +151,38 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
                         "size {} != {}",
                         s0.size,
                         std::mem::size_of::<crate::abi::MapdrvStats>()
+                    )
+                },
+            )
+        },
+    );
+    c.check(
+        "a version 1 caller (MAPDRV_IOC_GET_STATS_V1) gets the version 1 prefix",
+        || {
+            let mut v1 = [0u8; crate::abi::MAPDRV_STATS_V1_SIZE + 8];
+            v1[crate::abi::MAPDRV_STATS_V1_SIZE..].fill(0xa5);
+            // SAFETY: the ioctl writes MAPDRV_STATS_V1_SIZE bytes at the
+            // pointer, which has room for them (and 8 canary bytes).
+            let r = unsafe {
+                libc::ioctl(
+                    std::os::fd::AsRawFd::as_raw_fd(&file),
+                    crate::abi::MAPDRV_IOC_GET_STATS_V1 as _,
+                    v1.as_mut_ptr(),
+                )
+            };
+            let version = u32::from_ne_bytes(v1[..4].try_into().unwrap());
+            let buffer_size = u64::from_ne_bytes(v1[8..16].try_into().unwrap());
+            ensure(
+                r == 0
+                    && version == crate::abi::MAPDRV_ABI_VERSION
+                    && buffer_size == s0.buffer_size
+                    && v1[crate::abi::MAPDRV_STATS_V1_SIZE..]
+                        .iter()
+                        .all(|&b| b == 0xa5),
+                || {
+                    format!(
+                        "ioctl {r}, version {version}, buffer_size {buffer_size}, canary {:?}",
+                        &v1[crate::abi::MAPDRV_STATS_V1_SIZE..]
                     )
                 },
             )
@@ -280,7 +312,25 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
         },
     );
 
-    // Laziness: the fault handler maps one page per first touch.
+    // Laziness: the fault handler maps one page per first touch (the
+    // default mode), the aligned window around it (fault-around), or
+    // everything at mmap (eager). `window(p)` is what touching page p maps.
+    let mode = s0.map_mode;
+    let around = (s0.fault_around_pages as usize).max(1);
+    let window = |p: usize| -> std::ops::Range<usize> {
+        match mode {
+            crate::abi::map_mode::FAULT_AROUND => {
+                let lo = p - p % around;
+                lo..(lo + around).min(pages)
+            }
+            crate::abi::map_mode::EAGER => 0..pages,
+            _ => p..p + 1,
+        }
+    };
+    let mode_name = crate::abi::map_mode::NAMES
+        .get(mode as usize)
+        .copied()
+        .unwrap_or("unknown");
     let map = Mapping::new(
         &file,
         size,
@@ -298,38 +348,52 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
             return Ok(finish(&c, opts, size));
         }
     };
+    let expect = |touched: &[usize]| -> Vec<bool> {
+        let mut want = vec![mode == crate::abi::map_mode::EAGER; pages];
+        for &p in touched {
+            for i in window(p) {
+                want[i] = true;
+            }
+        }
+        want
+    };
     c.check(
-        "lazy: a fresh mapping has Rss 0 kB and no page resident",
+        &format!("{mode_name} mode: a fresh mapping has exactly the pages mmap maps resident (none unless eager)"),
         || {
             let rss = map.rss_kb().map_err(io)?;
             let res = map.resident().map_err(io)?;
-            ensure(rss == 0 && res.iter().all(|r| !r), || {
+            let want = expect(&[]);
+            let n = want.iter().filter(|r| **r).count();
+            ensure(rss == (n * ps / 1024) as u64 && res == want, || {
                 format!(
-                    "Rss {rss} kB, {} pages resident",
+                    "Rss {rss} kB, {} pages resident, want {n}",
                     res.iter().filter(|r| **r).count()
                 )
             })
         },
     );
     c.check(
-        "each first touch faults in exactly that page (Rss, mincore, fault count)",
+        &format!("{mode_name} mode: each first touch maps exactly its page or window (Rss, mincore, fault count)"),
         || {
             let mut order = vec![0, pages / 2, pages - 1];
             order.dedup();
             let f0 = device::stats(&file).map_err(io)?.faults;
+            let mut want_faults = 0;
             for (k, &p) in order.iter().enumerate() {
+                let before = expect(&order[..k]);
+                if !before[p] {
+                    want_faults += 1;
+                }
                 let _ = map.get(p * ps + 1);
                 let _ = map.get(p * ps + 2); // same page again: no new fault
                 let rss = map.rss_kb().map_err(io)?;
                 let res = map.resident().map_err(io)?;
                 let faults = device::stats(&file).map_err(io)?.faults - f0;
-                let want_res: Vec<bool> = (0..pages).map(|i| order[..=k].contains(&i)).collect();
-                if rss != ((k + 1) * ps / 1024) as u64
-                    || res != want_res
-                    || faults != (k + 1) as u64
-                {
+                let want_res = expect(&order[..=k]);
+                let n = want_res.iter().filter(|r| **r).count();
+                if rss != (n * ps / 1024) as u64 || res != want_res || faults != want_faults {
                     return Err(format!(
-                        "after touching page {p}: Rss {rss} kB, resident {:?}, {faults} faults",
+                        "after touching page {p}: Rss {rss} kB, resident {:?}, {faults} faults (want {n} pages, {want_faults} faults)",
                         res.iter()
                             .enumerate()
                             .filter(|(_, r)| **r)
