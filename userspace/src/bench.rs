@@ -118,11 +118,15 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
             list(&r)
         ));
     }
+    let doc = format!(
+        "{{\"rounds\":{rounds},\"iterations\":{iterations},\"cases\":[{}]}}",
+        rows.join(",")
+    );
+    if let Some(path) = &opts.save {
+        std::fs::write(path, format!("{doc}\n"))?;
+    }
     if opts.json {
-        println!(
-            "{{\"rounds\":{rounds},\"iterations\":{iterations},\"cases\":[{}]}}",
-            rows.join(",")
-        );
+        println!("{doc}");
     } else {
         println!(
             "bench-alloc: median wrapper/raw ratio {} 1.02 in every case",

@@ -29,6 +29,16 @@ pub enum Command {
     Fuzz,
     /// Wrapper-versus-raw allocator microbenchmarks.
     BenchAlloc,
+    /// First-touch cost of a mapping in every map mode, the C reference and
+    /// anonymous memory.
+    BenchFault,
+    /// An SVG of `bench-alloc --json` and `bench-fault --json` results.
+    BenchPlot {
+        /// The `bench-alloc --json` file.
+        alloc: String,
+        /// The `bench-fault --json` file.
+        fault: String,
+    },
     /// An SVG of the allocation report and the mapping, on stdout.
     Picture,
     /// Keep the device open (and optionally mapped) for a while: for
@@ -60,8 +70,18 @@ pub struct Options {
     pub calls: usize,
     /// `--keep` (fuzz): replay only these call indices of the sequence.
     pub keep: Option<Vec<usize>>,
-    /// `--rounds` (bench-alloc): interleaved rounds per case.
-    pub rounds: usize,
+    /// `--rounds` (bench-alloc, bench-fault): interleaved rounds; `None`
+    /// for the command's default.
+    pub rounds: Option<usize>,
+    /// `--sizes` (bench-fault): mapping sizes in MiB.
+    pub sizes_mib: Vec<usize>,
+    /// `--fault-around` (bench-fault): pages per fault in fault-around
+    /// mode, one mode per value.
+    pub fault_around: Vec<usize>,
+    /// `--modes` (bench-fault): only these modes (all if empty).
+    pub modes: Vec<String>,
+    /// `--save FILE` (bench-alloc, bench-fault): also write the JSON there.
+    pub save: Option<String>,
     /// `--iterations` (bench-alloc): alloc+free pairs per timed call.
     pub iterations: u64,
 }
@@ -101,6 +121,15 @@ Commands:
   bench-alloc          each allocator through mapdrv's wrapper and the raw C
                        calls, interleaved: median ns/op and wrapper/raw ratio
                        (--rounds R, default 21; --iterations N, default 2000)
+  bench-fault          first touch of a mapping, ns per page, for mapdrv's map
+                       modes, the C reference module and anonymous memory,
+                       interleaved (--rounds R, default 12; --sizes MIB,...,
+                       default 4,16,64; --fault-around N,..., default 16, one
+                       mode per value; --modes rust,c-ref,around,eager,anon);
+                       loads and unloads mapdrv and mapdrv_cref itself (root)
+  bench-plot A.json F.json
+                       write an SVG of bench-alloc and bench-fault --json
+                       results to stdout
   picture              read a `show_addresses=1` kernel log on stdin, measure the
                        device's frames (pagemap) and residency (mincore), and
                        write an SVG picture of it all to stdout
@@ -116,6 +145,7 @@ Options:
   --seed S        stress/fuzz seed (default 1)
   --calls N       fuzz calls per sequence (default 200)
   --keep LIST     fuzz: replay only these call indices (comma-separated)
+  --save FILE     bench-alloc, bench-fault: also write the --json result to FILE
   -h, --help      print this text
 
 Exit status: 0 on success (verify: every check passed), 1 on failure, 2 on a
@@ -137,7 +167,11 @@ where
     let mut seed = 1u64;
     let mut calls = 200usize;
     let mut keep = None;
-    let mut rounds = 21usize;
+    let mut rounds = None;
+    let mut sizes_mib = vec![4, 16, 64];
+    let mut fault_around = vec![16usize];
+    let mut modes = Vec::new();
+    let mut save = None;
     let mut iterations = 2000u64;
     let mut it = args.into_iter();
     fn number<T: std::str::FromStr>(
@@ -182,7 +216,68 @@ where
             "fuzz" => set(&mut command, Command::Fuzz, arg)?,
             "bench-alloc" => set(&mut command, Command::BenchAlloc, arg)?,
             "picture" => set(&mut command, Command::Picture, arg)?,
-            "--rounds" => rounds = number("--rounds", it.next())?,
+            "--rounds" => rounds = Some(number("--rounds", it.next())?),
+            "--fault-around" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| UsageError("--fault-around needs a list".into()))?;
+                let list: Result<Vec<usize>, _> = v.as_ref().split(',').map(str::parse).collect();
+                fault_around = list
+                    .ok()
+                    .filter(|l| !l.is_empty() && l.iter().all(|&n| (1..=512).contains(&n)))
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "--fault-around: '{}' is not a list of page counts (1..=512)",
+                            v.as_ref()
+                        ))
+                    })?;
+            }
+            "--save" => {
+                save = Some(
+                    it.next()
+                        .map(|s| s.as_ref().to_owned())
+                        .ok_or_else(|| UsageError("--save needs a file".into()))?,
+                );
+            }
+            "--modes" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| UsageError("--modes needs a list".into()))?;
+                modes = v.as_ref().split(',').map(str::to_owned).collect();
+                if let Some(bad) = modes
+                    .iter()
+                    .find(|m| !["rust", "c-ref", "around", "eager", "anon"].contains(&m.as_str()))
+                {
+                    return Err(UsageError(format!(
+                        "--modes: unknown mode '{bad}' (rust, c-ref, around, eager, anon)"
+                    )));
+                }
+            }
+            "--sizes" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| UsageError("--sizes needs a list".into()))?;
+                let list: Result<Vec<usize>, _> = v.as_ref().split(',').map(str::parse).collect();
+                sizes_mib = list
+                    .ok()
+                    .filter(|l| !l.is_empty() && l.iter().all(|&m| (1..=256).contains(&m)))
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "--sizes: '{}' is not a list of sizes in MiB (1..=256)",
+                            v.as_ref()
+                        ))
+                    })?;
+            }
+            "bench-fault" => set(&mut command, Command::BenchFault, arg)?,
+            "bench-plot" => {
+                let mut file = || {
+                    it.next()
+                        .map(|s| s.as_ref().to_owned())
+                        .ok_or_else(|| UsageError("bench-plot needs two JSON files".into()))
+                };
+                let (alloc, fault) = (file()?, file()?);
+                set(&mut command, Command::BenchPlot { alloc, fault }, arg)?;
+            }
             "--iterations" => iterations = number("--iterations", it.next())?,
             "exercise" => {
                 let family = it
@@ -241,6 +336,10 @@ where
         calls,
         keep,
         rounds,
+        sizes_mib,
+        fault_around,
+        modes,
+        save,
         iterations,
     })
 }
@@ -327,6 +426,30 @@ mod tests {
             .unwrap_err()
             .0
             .contains("not a valid number"));
+    }
+
+    #[test]
+    fn bench_options() {
+        let o = parse(["bench-fault", "--sizes", "4,64", "--rounds", "3"]).unwrap();
+        assert_eq!(
+            (o.command, o.sizes_mib, o.rounds, o.fault_around),
+            (Command::BenchFault, vec![4, 64], Some(3), vec![16])
+        );
+        assert!(parse(["bench-fault", "--sizes", "0"])
+            .unwrap_err()
+            .0
+            .contains("MiB"));
+        assert_eq!(
+            parse(["bench-plot", "a.json", "f.json"]).unwrap().command,
+            Command::BenchPlot {
+                alloc: "a.json".into(),
+                fault: "f.json".into()
+            }
+        );
+        assert!(parse(["bench-plot", "a.json"])
+            .unwrap_err()
+            .0
+            .contains("two JSON"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 mod abi;
 mod bench;
+mod bench_fault;
+mod bench_plot;
 mod cli;
 mod device;
 mod exercise;
@@ -39,7 +41,15 @@ fn main() -> ExitCode {
         }
         cli::Command::Exercise { family, cycles } => exercise::run(&opts, family, *cycles),
         cli::Command::Picture => picture::run(&opts),
-        cli::Command::BenchAlloc => bench::run(&opts, opts.rounds, opts.iterations),
+        cli::Command::BenchAlloc => bench::run(&opts, opts.rounds.unwrap_or(21), opts.iterations),
+        cli::Command::BenchFault => bench_fault::run(
+            &opts,
+            opts.rounds.unwrap_or(12),
+            &opts.sizes_mib,
+            &opts.fault_around,
+            &opts.modes,
+        ),
+        cli::Command::BenchPlot { alloc, fault } => bench_plot::run(alloc, fault),
         cli::Command::Stress => stress::run(&opts, opts.procs, opts.seconds, opts.seed),
         cli::Command::Fuzz => match &opts.keep {
             Some(keep) => fuzz::replay_kept(&opts, opts.seed, opts.calls, keep),
