@@ -168,7 +168,8 @@ pub const MAPDRV_IOC_EXERCISE: u32 = ioc(
 pub struct MapdrvBench {
     /// In: the case number.
     pub case: u32,
-    /// In: 0 for the wrapper, 1 for the raw C calls.
+    /// In: 0 for the wrapper, 1 for the raw C calls, 2 (kmalloc cases 4..=6
+    /// only) for the raw C calls plus the wrapper's length check.
     pub raw: u32,
     /// In: alloc+free pairs to time (1..=100_000).
     pub iterations: u64,

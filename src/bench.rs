@@ -41,13 +41,16 @@ fn now() -> i64 {
     unsafe { bindings::ktime_get() }
 }
 
-/// Times `n` alloc+free pairs of `case`, through the wrapper (`raw ==
-/// false`) or the raw C functions. `EINVAL` for an unknown case, `ENOMEM`
-/// if an allocation fails.
-pub fn run(fx: &Fixtures<'_>, case: u32, raw: bool, n: u64) -> Result<u64> {
-    if n == 0 || n > MAX_ITERATIONS {
+/// Times `n` alloc+free pairs of `case`, through the wrapper (`variant`
+/// 0), the raw C functions (1), or, for the kmalloc cases, the raw C
+/// functions plus the wrapper's length check (2). `EINVAL` for an unknown
+/// case or variant, `ENOMEM` if an allocation fails.
+pub fn run(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<u64> {
+    // Variant 2 exists for the kmalloc cases only.
+    if n == 0 || n > MAX_ITERATIONS || variant > 2 || (variant == 2 && !(4..=6).contains(&case)) {
         return Err(EINVAL);
     }
+    let raw = variant != 0;
     let gfp = Gfp::GFP_KERNEL;
     let start = now();
     for _ in 0..n {
@@ -90,6 +93,12 @@ pub fn run(fx: &Fixtures<'_>, case: u32, raw: bool, n: u64) -> Result<u64> {
             }
             (4..=6, true) => {
                 let len = [64, 4096, 256][(case - 4) as usize];
+                // Variant 2: the raw call plus the one check the wrapper
+                // adds (the length bound that keeps oversize requests from
+                // WARNing), to see what that check costs.
+                if variant == 2 && (len == 0 || len > crate::kmalloc::KMALLOC_MAX_SIZE) {
+                    return Err(EINVAL);
+                }
                 // SAFETY: a kmalloc object freed right away.
                 unsafe {
                     // kzalloc() is kmalloc() with __GFP_ZERO.

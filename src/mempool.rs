@@ -237,12 +237,7 @@ impl<'b> Mempool<'b> {
         let e = unsafe { mapdrv_mempool_alloc(self.pool.as_ptr(), gfp.as_raw()) };
         let elem = NonNull::new(e).ok_or(ENOMEM)?;
         // INVARIANT: a non-NULL element of this pool, now ours.
-        Ok(PoolElement {
-            elem,
-            pool: self.pool,
-            kind: self.kind,
-            _pool: PhantomData,
-        })
+        Ok(PoolElement { elem, pool: self })
     }
 
     /// The raw `mempool_t`, for calling C directly (benchmarks).
@@ -281,13 +276,12 @@ impl Drop for Mempool<'_> {
 ///
 /// # Invariants
 ///
-/// `elem` is an element of the live pool `pool`, of kind `kind`, owned by
-/// this value; the pool outlives `'p`.
+/// `elem` is an element of the live pool `pool`, owned by this value. (The
+/// element borrows its pool rather than copying what it needs of it: two
+/// words to carry around, and the pool's kind is read only when asked.)
 pub struct PoolElement<'p> {
     elem: NonNull<c_void>,
-    pool: NonNull<bindings::mempool_t>,
-    kind: ElementKind,
-    _pool: PhantomData<&'p ()>,
+    pool: &'p Mempool<'p>,
 }
 
 // SAFETY: an owned element; `mempool_free()` works from any thread.
@@ -298,7 +292,7 @@ unsafe impl Sync for PoolElement<'_> {}
 impl PoolElement<'_> {
     /// For page pools: the first page of the element's block.
     pub fn page(&self) -> Option<PageRef<'_>> {
-        match self.kind {
+        match self.pool.kind {
             // SAFETY: a page pool's element is a `struct page *` we own.
             ElementKind::Pages(_) => Some(unsafe { PageRef::from_raw(self.elem.cast()) }),
             ElementKind::Bytes(_) => None,
@@ -315,7 +309,7 @@ impl PoolElement<'_> {
 
     /// The element's size in bytes.
     pub fn len(&self) -> usize {
-        match self.kind {
+        match self.pool.kind {
             ElementKind::Bytes(n) => n,
             ElementKind::Pages(order) => PAGE_SIZE << order,
         }
@@ -342,7 +336,7 @@ impl PoolElement<'_> {
 impl Drop for PoolElement<'_> {
     fn drop(&mut self) {
         // SAFETY: the element belongs to the live pool and is returned once.
-        unsafe { bindings::mempool_free(self.elem.as_ptr(), self.pool.as_ptr()) };
+        unsafe { bindings::mempool_free(self.elem.as_ptr(), self.pool.pool.as_ptr()) };
     }
 }
 

@@ -7,6 +7,10 @@
 //! wrapper/raw ratio is taken; the table shows the median ns/op of each,
 //! the median ratio and its spread (the 10th..90th percentile of the
 //! per-round ratios). `--json` writes the raw per-round numbers too.
+//!
+//! For the kmalloc cases it also times the raw call with the wrapper's one
+//! extra check added (variant 2), interleaved the same way: if
+//! wrapper/(raw+check) is 1, that check is where the wrapper's time goes.
 
 use crate::abi::{MapdrvBench, MAPDRV_IOC_BENCH};
 use crate::cli::Options;
@@ -29,10 +33,14 @@ pub const CASES: [&str; 12] = [
     "alloc_pages __GFP_ZERO",
 ];
 
-fn one(file: &std::fs::File, case: u32, raw: bool, iterations: u64) -> io::Result<f64> {
+/// The kmalloc cases, where the wrapper checks the length and the raw call
+/// does not; variant 2 adds that check to the raw call.
+const CHECKED: std::ops::RangeInclusive<u32> = 4..=6;
+
+fn one(file: &std::fs::File, case: u32, variant: u32, iterations: u64) -> io::Result<f64> {
     let mut b = MapdrvBench {
         case,
-        raw: raw as u32,
+        raw: variant,
         iterations,
         ns: 0,
     };
@@ -61,10 +69,11 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
     let file = device::open(&opts.device, false)?;
     // Warm-up: one call per variant and case.
     for c in 0..CASES.len() as u32 {
-        one(&file, c, false, iterations)?;
-        one(&file, c, true, iterations)?;
+        one(&file, c, 0, iterations)?;
+        one(&file, c, 1, iterations)?;
     }
     let mut rows = Vec::new();
+    let mut diagnostics: Vec<(&str, f64, f64, f64)> = Vec::new();
     let mut all_within = true;
     if !opts.json {
         println!(
@@ -74,17 +83,34 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
     }
     for (c, name) in CASES.iter().enumerate() {
         let (mut w, mut r, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let (a, b) = if round % 2 == 0 {
-                let a = one(&file, c as u32, false, iterations)?;
-                (a, one(&file, c as u32, true, iterations)?)
+        let pair = |round: usize, variant: u32| -> io::Result<(f64, f64)> {
+            Ok(if round.is_multiple_of(2) {
+                let a = one(&file, c as u32, 0, iterations)?;
+                (a, one(&file, c as u32, variant, iterations)?)
             } else {
-                let b = one(&file, c as u32, true, iterations)?;
-                (one(&file, c as u32, false, iterations)?, b)
-            };
+                let b = one(&file, c as u32, variant, iterations)?;
+                (one(&file, c as u32, 0, iterations)?, b)
+            })
+        };
+        let mut checked = Vec::new();
+        for round in 0..rounds {
+            let (a, b) = pair(round, 1)?;
             w.push(a);
             r.push(b);
             ratio.push(a / b);
+            if CHECKED.contains(&(c as u32)) {
+                let (a, b) = pair(round + 1, 2)?;
+                checked.push(a / b);
+            }
+        }
+        if !checked.is_empty() {
+            let q = sorted(checked.clone());
+            diagnostics.push((
+                *name,
+                quantile(&q, 0.5),
+                quantile(&q, 0.1),
+                quantile(&q, 0.9),
+            ));
         }
         let (ws, rs, qs) = (sorted(w.clone()), sorted(r.clone()), sorted(ratio.clone()));
         let med = quantile(&qs, 0.5);
@@ -118,9 +144,19 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
             list(&r)
         ));
     }
+    let diag: Vec<String> = diagnostics
+        .iter()
+        .map(|(name, m, lo, hi)| {
+            format!(
+                "{{\"case\":{},\"ratio_median\":{m:.4},\"ratio_p10\":{lo:.4},\"ratio_p90\":{hi:.4}}}",
+                json::string(name)
+            )
+        })
+        .collect();
     let doc = format!(
-        "{{\"rounds\":{rounds},\"iterations\":{iterations},\"cases\":[{}]}}",
-        rows.join(",")
+        "{{\"rounds\":{rounds},\"iterations\":{iterations},\"cases\":[{}],\"wrapper_vs_raw_with_check\":[{}]}}",
+        rows.join(","),
+        diag.join(",")
     );
     if let Some(path) = &opts.save {
         std::fs::write(path, format!("{doc}\n"))?;
@@ -132,6 +168,16 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
             "bench-alloc: median wrapper/raw ratio {} 1.02 in every case",
             if all_within { "<=" } else { "NOT <=" }
         );
+        if !diagnostics.is_empty() {
+            println!();
+            println!(
+                "Where the kmalloc wrappers' time goes: wrapper vs the raw call plus the wrapper's"
+            );
+            println!("one extra check (len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN):");
+            for (name, m, lo, hi) in &diagnostics {
+                println!("{name:<24} wrapper/(raw+check) {m:.3}  p10..p90 {lo:.3}..{hi:.3}");
+            }
+        }
     }
     Ok(true)
 }

@@ -21,7 +21,8 @@
 //! for `write`), timed from before `mmap` to after the last touch: the
 //! first touch. Then the same loop again (every page mapped now): the
 //! second touch, the floor of the loop itself. Then `munmap`, timed too.
-//! All per page.
+//! All per page. Mappings smaller than [`MIN_SAMPLE_BYTES`] are measured
+//! several times over and averaged into one sample.
 //!
 //! Every round measures every mode, size and access once; the order of the
 //! modes reverses from round to round and rotates every second round
@@ -141,6 +142,29 @@ pub fn sample(file: Option<&File>, len: usize, write: bool) -> io::Result<Sample
     })
 }
 
+/// Every sample touches at least this much (small mappings are repeated),
+/// so that small sizes are not noisier than large ones.
+pub const MIN_SAMPLE_BYTES: usize = 32 << 20;
+
+/// One sample of `len` bytes, repeated up to [`MIN_SAMPLE_BYTES`]: the
+/// per-page mean over the repetitions.
+pub fn sample_reps(file: Option<&File>, len: usize, write: bool) -> io::Result<Sample> {
+    let reps = MIN_SAMPLE_BYTES.div_ceil(len).max(1);
+    let mut sum = Sample::default();
+    for _ in 0..reps {
+        let x = sample(file, len, write)?;
+        sum.first += x.first;
+        sum.second += x.second;
+        sum.unmap += x.unmap;
+    }
+    let n = reps as f64;
+    Ok(Sample {
+        first: sum.first / n,
+        second: sum.second / n,
+        unmap: sum.unmap / n,
+    })
+}
+
 /// All samples: `[mode][size][access]` -> one per round.
 type Samples = Vec<Vec<[Vec<Sample>; 2]>>;
 
@@ -252,7 +276,7 @@ pub fn run(
             let file = setup(&modes[m], buffer_pages)?;
             for (s, &mib) in sizes_mib.iter().enumerate() {
                 for (a, write) in [false, true].into_iter().enumerate() {
-                    let x = sample(file.as_ref(), mib << 20, write)?;
+                    let x = sample_reps(file.as_ref(), mib << 20, write)?;
                     if r > 0 {
                         all[m][s][a].push(x);
                     }
