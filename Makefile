@@ -13,7 +13,7 @@ SHELL := /bin/bash
 export KDIR
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all module modules kernel tool toolchain run test bench check fmt clippy \
+.PHONY: all module modules kernel tool toolchain run test bench docs check fmt clippy \
 	shell modules_install rust-analyzer clean help
 
 all: module tool ## build the module (and the kernel, if needed) and the tool
@@ -36,8 +36,11 @@ run: ## the main job: build, boot, load mapdrv, show its log, run maptest
 test: ## build, then run every test; ends with "N passed, N failed"
 	@$(SCRIPTS)/test
 
-bench: ## allocator microbenchmarks, wrapper vs raw C (work in progress)
+bench: ## benchmarks: wrappers vs raw C, fault path vs C/eager/anon; table, JSON, SVG
 	@$(SCRIPTS)/bench
+
+docs: ## re-run the guided tour's commands (docs/) in the guest, rewrite their output
+	@$(SCRIPTS)/docs --update
 
 check: ## rustfmt + kernel CLIPPY=1 build + cargo clippy -D warnings
 	@$(SCRIPTS)/check

@@ -16,6 +16,8 @@ pub enum Command {
     Verify,
     /// Print the device's counters.
     Stats,
+    /// Map the whole buffer, touch every page, report faults and pages mapped.
+    Touch,
     /// Run allocation cycles in the kernel (`MAPDRV_IOC_EXERCISE`).
     Exercise {
         /// Family name (pages, kmalloc, slab, mempool, vmalloc).
@@ -108,6 +110,8 @@ Commands:
   verify               check every behaviour of the device's contract; one
                        PASS/FAIL line per check, then \"N passed, N failed\"
   stats                print the device's counters (MAPDRV_IOC_GET_STATS)
+  touch                map the whole buffer, read every page once, and report
+                       the faults the driver served and the pages it mapped
   info                 print the kernel release and whether the device is present
   exercise FAMILY N    run N allocation cycles in the kernel through mapdrv's
                        wrappers (FAMILY: pages, kmalloc, slab, mempool, vmalloc)
@@ -298,6 +302,7 @@ where
             "info" => set(&mut command, Command::Info, arg)?,
             "verify" => set(&mut command, Command::Verify, arg)?,
             "stats" => set(&mut command, Command::Stats, arg)?,
+            "touch" => set(&mut command, Command::Touch, arg)?,
             "hold" => {
                 let secs = it
                     .next()

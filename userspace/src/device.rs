@@ -263,6 +263,41 @@ pub fn print_stats(opts: &Options) -> io::Result<()> {
     Ok(())
 }
 
+/// `maptest touch`: map the whole buffer read-only, read one byte of every
+/// page, and report what that took: the faults the driver served, the page
+/// table entries it made, Rss before and after. (No timing: one pass over a
+/// few pages mostly measures cold caches; `bench-fault` times.)
+pub fn touch(opts: &Options) -> io::Result<()> {
+    let file = open(&opts.device, false)?;
+    let s0 = stats(&file)?;
+    let size = usize::try_from(s0.buffer_size).map_err(io::Error::other)?;
+    let ps = page_size();
+    let pages = size / ps;
+    let m = Mapping::new(&file, size, libc::PROT_READ, libc::MAP_SHARED, 0)?;
+    let rss0 = m.rss_kb()?;
+    for p in 0..pages {
+        let _ = m.get(p * ps);
+    }
+    let rss1 = m.rss_kb()?;
+    let s1 = stats(&file)?;
+    let (faults, mapped) = (s1.faults - s0.faults, s1.pages_mapped - s0.pages_mapped);
+    let mode = crate::abi::map_mode::NAMES
+        .get(s1.map_mode as usize)
+        .copied()
+        .unwrap_or("unknown");
+    if opts.json {
+        println!(
+            "{{\"pages\":{pages},\"map_mode\":{},\"rss_kb_after_mmap\":{rss0},\"rss_kb_after_touch\":{rss1},\"faults\":{faults},\"pages_mapped\":{mapped}}}",
+            json::string(mode)
+        );
+    } else {
+        println!("{}: {pages} pages, map mode {mode}", opts.device);
+        println!("  Rss after mmap {rss0} kB, after touching every page {rss1} kB");
+        println!("  the driver served {faults} faults and mapped {mapped} pages (mmap included)");
+    }
+    Ok(())
+}
+
 /// `maptest info`: the running kernel and whether the device node exists.
 pub fn info(opts: &Options) -> io::Result<()> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")

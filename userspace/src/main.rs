@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Info => device::info(&opts).map(|()| true),
         cli::Command::Read => device::read(&opts).map(|()| true),
         cli::Command::Stats => device::print_stats(&opts).map(|()| true),
+        cli::Command::Touch => device::touch(&opts).map(|()| true),
         cli::Command::Verify => verify::verify(&opts),
         cli::Command::Hold { mapped, seconds } => {
             device::hold(&opts, *mapped, *seconds).map(|()| true)
