@@ -51,7 +51,7 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
         .filter_map(Value::str)
         .collect();
     let row = 20.0;
-    let top_h = 70.0 + row * cases.len() as f64;
+    let top_h = 90.0 + row * cases.len() as f64;
     let bot_y = top_h + 30.0;
     let bot_h = 380.0;
     let h = bot_y + bot_h + 60.0;
@@ -66,7 +66,7 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
     let iters = alloc.get("iterations").and_then(Value::num).unwrap_or(0.0);
     let _ = writeln!(
         o,
-        r#"<text x="10" y="22" font-size="15" font-weight="bold">Safe wrapper vs raw C call: time ratio per alloc+free pair (median, p10..p90 of {rounds} interleaved rounds x {iters} pairs)</text>"#
+        r##"<text x="10" y="22" font-size="15" font-weight="bold">Safe wrapper / raw C call, time per alloc+free pair</text><text x="10" y="38" fill="#555">median (dot, value) and p10..p90 (whisker) of the per-round ratios; {rounds} interleaved rounds x {iters} pairs</text>"##
     );
     let ratio = |c: &Value, k: &str| c.get(k).and_then(Value::num).unwrap_or(f64::NAN);
     let lo = cases
@@ -79,9 +79,9 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
         .map(|c| ratio(c, "ratio_p90"))
         .fold(1.08, f64::max)
         .min(2.0);
-    let (x0, x1) = (230.0, W - 30.0);
+    let (x0, x1) = (250.0, W - 30.0);
     let x = |r: f64| x0 + (r - lo) / (hi - lo) * (x1 - x0);
-    let y0 = 50.0;
+    let y0 = 66.0;
     for (tick, label) in [(1.0, "1.00"), (1.02, "1.02 target")] {
         let dash = if tick == 1.0 {
             ""
@@ -89,9 +89,10 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
             r#" stroke-dasharray="4 3""#
         };
         let color = if tick == 1.0 { "#555" } else { "#c00" };
+        let anchor = if tick == 1.0 { "end" } else { "start" };
         let _ = writeln!(
             o,
-            r#"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2}" stroke="{color}"{dash}/><text x="{0:.1}" y="{3}" text-anchor="middle" fill="{color}">{label}</text>"#,
+            r#"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2}" stroke="{color}"{dash}/><text x="{0:.1}" y="{3}" text-anchor="{anchor}" fill="{color}">{label}</text>"#,
             x(tick),
             y0 - 8.0,
             y0 + row * cases.len() as f64,
@@ -117,14 +118,14 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
         let color = if m <= 1.02 { "#1b9e77" } else { "#d95f02" };
         let _ = writeln!(
             o,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2"/><circle cx="{:.1}" cy="{y:.1}" r="4.5" fill="{color}"/><text x="{:.1}" y="{:.1}" fill="{color}">{m:.3}</text>"#,
-            x0 - 10.0,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2"/><circle cx="{:.1}" cy="{y:.1}" r="4.5" fill="{color}"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{color}">{m:.3}</text>"#,
+            x0 - 60.0,
             y + 4.0,
             esc(name),
             x(p10.max(lo)),
             x(p90.min(hi)),
             x(m.clamp(lo, hi)),
-            x(p90.min(hi)) + 6.0,
+            x0 - 10.0,
             y + 4.0
         );
     }
@@ -133,8 +134,9 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
     let frounds = fault.get("rounds").and_then(Value::num).unwrap_or(0.0);
     let _ = writeln!(
         o,
-        r#"<text x="10" y="{:.1}" font-size="15" font-weight="bold">First touch of a mapping: ns per page, log scale (median bar, p10..p90 whisker, {frounds} interleaved rounds; mmap included)</text>"#,
-        bot_y
+        r##"<text x="10" y="{:.1}" font-size="15" font-weight="bold">First touch of every page of a mapping, ns per page (log scale)</text><text x="10" y="{:.1}" fill="#555">median (bar, value) and p10..p90 (whisker) of {frounds} interleaved rounds; mmap included; dashed: the second touch</text>"##,
+        bot_y,
+        bot_y + 16.0
     );
     // Groups: (size, access) in sample order.
     let mut groups: Vec<(f64, String)> = Vec::new();
@@ -171,7 +173,7 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
         .collect();
     let vmax = all.iter().copied().fold(10.0, f64::max) * 1.5;
     let vmin = all.iter().copied().fold(vmax, f64::min).max(0.1) / 1.5;
-    let (py0, py1) = (bot_y + 40.0, bot_y + bot_h - 40.0);
+    let (py0, py1) = (bot_y + 60.0, bot_y + bot_h - 40.0);
     let y = |v: f64| py1 - (v.max(vmin).ln() - vmin.ln()) / (vmax.ln() - vmin.ln()) * (py1 - py0);
     let (gx0, gx1) = (70.0, W - 20.0);
     // Decade grid.
@@ -206,8 +208,8 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
             );
             let _ = writeln!(
                 o,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{m:.0}</text>"#,
-                bx + bw / 2.0 - 1.0,
+                r#"<text transform="translate({:.1},{:.1}) rotate(-90)" font-size="9">{m:.0}</text>"#,
+                bx + bw / 2.0 + 2.0,
                 y(p90) - 3.0
             );
         }
@@ -245,7 +247,7 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
     let mut lx = gx0;
     for (mi, mode) in modes.iter().enumerate() {
         let label = names(mode);
-        let lw = 14.0 + 6.2 * label.len() as f64 + 14.0;
+        let lw = 14.0 + 7.0 * label.len() as f64 + 14.0;
         if lx + lw > W - 10.0 {
             lx = gx0;
             ly += 16.0;
