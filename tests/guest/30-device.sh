@@ -10,6 +10,31 @@ for pages in 10 1 3 64; do
 	check "rmmod after verify (buffer_pages=$pages)" rmmod mapdrv
 done
 
+# The opt-in map modes keep the contract (verify adapts its laziness checks
+# to the mode and checks the fault and page counts of each).
+for mode in "map_mode=1" "map_mode=1 fault_around_pages=7" "map_mode=1 fault_around_pages=512" "map_mode=2"; do
+	for pages in 1 64; do
+		check "modprobe mapdrv $mode buffer_pages=$pages" modprobe mapdrv report=0 verbose=0 buffer_pages=$pages $mode
+		maptest verify >/tmp/verify.out 2>&1
+		sed -n 's/^FAIL  /# FAIL ('"$mode"' buffer_pages='"$pages"') /p' /tmp/verify.out
+		check "maptest verify passes every check with $mode buffer_pages=$pages" grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out
+		check "rmmod after verify ($mode buffer_pages=$pages)" rmmod mapdrv
+	done
+done
+check "maptest touch: one fault per 16-page window in fault-around mode" sh -c '
+	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode=1 &&
+	maptest --json touch | grep -q "\"faults\":4,\"pages_mapped\":64" && rmmod mapdrv'
+check "maptest touch: no fault at all in eager mode" sh -c '
+	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode=2 &&
+	maptest --json touch | grep -q "\"rss_kb_after_mmap\":256,.*\"faults\":0,\"pages_mapped\":64" && rmmod mapdrv'
+for bad in "map_mode=3" "map_mode=1 fault_around_pages=0" "map_mode=1 fault_around_pages=513"; do
+	mark_log
+	check "modprobe mapdrv $bad is refused" sh -c "! modprobe mapdrv report=0 $bad"
+	check_log "the refusal of $bad is explained" 'mapdrv: (map_mode=3 is unknown|fault_around_pages=(0|513) is out of range)'
+done
+check "the C reference module serves the same buffer" sh -c '
+	modprobe mapdrv_cref buffer_pages=4 && maptest --device /dev/mapdrv_cref read | grep -q "reads \"ok\"" && rmmod mapdrv_cref'
+
 mark_log
 check "modprobe mapdrv verbose=2" modprobe mapdrv report=0 verbose=2
 check "maptest read prints the kernel's ok" sh -c 'maptest read | grep -q "reads \"ok\""'

@@ -130,6 +130,21 @@ echo "# figure: rmmod during stress: $attempts attempts, $refusals refused, $cle
 check "stress: no lost or torn data, no crashed worker" [ $src = 0 ]
 check "every rmmod during stress was refused or clean" [ $unclean = 0 -a $((refusals + clean)) = $attempts -a $refusals -gt 0 ]
 
+# The opt-in map modes under the same stress: fault-around races faults of
+# several processes on one window (the already-mapped path of
+# vm_insert_pages), eager maps everything at mmap.
+for mode in 1 2; do
+	rmmod mapdrv 2>/dev/null
+	modprobe mapdrv report=0 verbose=0 map_mode=$mode
+	maptest stress --procs 8 --seconds 5 --seed "$FUZZ_SEED" >/tmp/stress.out 2>/tmp/stress.err
+	src=$?
+	result="$(tail -n 1 /tmp/stress.out)"
+	echo "# figure: map_mode=$mode: $result"
+	sed 's/^/# stress: /' /tmp/stress.err | head -n 20
+	check "stress with map_mode=$mode: no lost or torn data, no crashed worker" [ $src = 0 ]
+	check "rmmod after the map_mode=$mode stress" rmmod mapdrv
+done
+
 # 200 load/unload cycles: each rmmod clean.
 stamp cycles
 rmmod mapdrv 2>/dev/null
