@@ -13,7 +13,7 @@ SHELL := /bin/bash
 export KDIR
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all module modules kernel tool toolchain run test bench docs check fmt clippy \
+.PHONY: all module modules kernel tool toolchain run test bench fault-profile docs check fmt clippy \
 	shell modules_install rust-analyzer clean help
 
 all: module tool ## build the module (and the kernel, if needed) and the tool
@@ -38,6 +38,9 @@ test: ## build, then run every test; ends with "N passed, N failed"
 
 bench: ## benchmarks: wrappers vs raw C, fault path vs C/eager/anon; table, JSON, SVG
 	@$(SCRIPTS)/bench
+
+fault-profile: ## where a page fault's time goes: function profiler over the fault path, per map mode
+	@$(SCRIPTS)/fault-profile
 
 docs: ## re-run the guided tour's commands (docs/) in the guest, rewrite their output
 	@$(SCRIPTS)/docs --update

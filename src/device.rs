@@ -54,6 +54,11 @@
 //!   with `remap_vmalloc_range()` ([`VmallocBuf::map_to_user`]); there are
 //!   no faults. Fast to touch, but `mmap` pays for pages that may never be
 //!   used, and every mapping holds page-table memory for all of them.
+//!
+//! Independently, `fault_vma_lock=1` declares the fault handler safe under
+//! the per-VMA lock ([`VmOperations::fault_under_vma_lock`]): without it
+//! every fault is tried under the VMA lock, retried under `mmap_lock`, and
+//! served twice over, as for the C original.
 
 use crate::abi::{
     map_mode, MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_BENCH,
@@ -177,6 +182,7 @@ pub struct Buffer {
     counters: Counters,
     verbose: u8,
     mode: MapMode,
+    vma_lock: bool,
 }
 
 impl Buffer {
@@ -276,6 +282,10 @@ impl VmOperations for Buffer {
         }
     }
 
+    fn fault_under_vma_lock(&self) -> bool {
+        self.vma_lock
+    }
+
     fn open(&self, _vma: &VmaRef) {
         self.counters.live_mappings.fetch_add(1, Relaxed);
     }
@@ -301,7 +311,7 @@ pub struct MapdrvDevice {
 impl MapdrvDevice {
     /// Allocates the `pages`-page buffer and writes `"ok"` into it.
     /// `EINVAL` (with one log line) for a size outside the documented bound.
-    pub fn new(pages: usize, verbose: u8, mode: MapMode) -> Result<Self> {
+    pub fn new(pages: usize, verbose: u8, mode: MapMode, vma_lock: bool) -> Result<Self> {
         let ram_quarter = pages::totalram_pages() / 4;
         if pages == 0 || pages > MAX_BUFFER_PAGES || pages > ram_quarter {
             pr_err!(
@@ -323,6 +333,7 @@ impl MapdrvDevice {
                 counters: Counters::default(),
                 verbose,
                 mode,
+                vma_lock,
             },
             GFP_KERNEL,
         )?;

@@ -74,6 +74,10 @@ module! {
             default: 16,
             description: "Pages mapped per fault when map_mode=1 (1..=512)",
         },
+        fault_vma_lock: u8 {
+            default: 0,
+            description: "1: declare the fault handler safe under the per-VMA lock (no mmap_lock retry per fault)",
+        },
     },
 }
 
@@ -106,14 +110,16 @@ impl kernel::InPlaceModule for Mapdrv {
         let verbose = *module_parameters::verbose.value();
         let map_mode = *module_parameters::map_mode.value();
         let fault_around_pages = *module_parameters::fault_around_pages.value();
+        let fault_vma_lock = *module_parameters::fault_vma_lock.value();
         try_pin_init!(Self {
             _objects: {
-                if report > 1 || show_addresses > 1 || verbose > 2 {
+                if report > 1 || show_addresses > 1 || verbose > 2 || fault_vma_lock > 1 {
                     pr_err!(
-                        "invalid parameters report={} show_addresses={} verbose={}: report and show_addresses are 0 or 1, verbose 0..=2\n",
+                        "invalid parameters report={} show_addresses={} verbose={} fault_vma_lock={}: report, show_addresses and fault_vma_lock are 0 or 1, verbose 0..=2\n",
                         report,
                         show_addresses,
-                        verbose
+                        verbose,
+                        fault_vma_lock
                     );
                     return Err(EINVAL);
                 }
@@ -134,6 +140,7 @@ impl kernel::InPlaceModule for Mapdrv {
                     pages,
                     verbose,
                     device::MapMode::from_params(map_mode, fault_around_pages)?,
+                    fault_vma_lock == 1,
                 )?,
             ),
         })

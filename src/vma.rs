@@ -234,6 +234,27 @@ pub trait VmOperations: Send + Sync + Sized + 'static {
     /// so the page stays valid even if `self` later lets go of it.
     fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError>;
 
+    /// Whether faults may be served with only the VMA read-locked (the
+    /// per-VMA lock), without `mmap_lock`. Default: no.
+    ///
+    /// The core calls `.fault` under the per-VMA lock only for VMAs whose
+    /// operations have a `.map_pages` (`vmf_can_call_fault()` in
+    /// `mm/memory.c`: "all vm_ops that have a ->map_pages have been audited
+    /// and don't need the mmap_lock"). Otherwise every fault is first tried
+    /// under the VMA lock, bails out with `VM_FAULT_RETRY`, and is done
+    /// again from the start under `mmap_lock`: two page-table walks and two
+    /// lock round trips per fault. Returning `true` installs a `.map_pages`
+    /// that maps nothing (the core then calls `.fault`), which opts in.
+    ///
+    /// It is safe to say yes: everything `fault` can do through this
+    /// module's API (read `VmFault`, hand back a page, `VmFault::map_pages`
+    /// into its own `VM_MIXEDMAP` VMA, read the `VmaRef`) is valid under
+    /// the VMA lock alone, as `vm_insert_pages()` under
+    /// `lock_vma_under_rcu()` is in TCP zero-copy receive.
+    fn fault_under_vma_lock(&self) -> bool {
+        false
+    }
+
     /// A copy of a VMA was created (fork, split, mremap); `.open`.
     fn open(&self, _vma: &VmaRef) {}
 
@@ -252,19 +273,48 @@ impl<T: VmOperations> Table<T> {
         // SAFETY: all-zero is a valid `vm_operations_struct` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     };
+
+    /// [`Table::OPS`] plus the `.map_pages` that opts into faults under
+    /// the per-VMA lock ([`VmOperations::fault_under_vma_lock`]).
+    const OPS_VMA_LOCK: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        map_pages: Some(map_nothing),
+        ..Self::OPS
+    };
+}
+
+/// A `.map_pages` that maps nothing and returns 0, so that the core falls
+/// back to `.fault` for the faulting page. The core calls it for read
+/// faults, under `rcu_read_lock()`, with a window of `fault_around_bytes`;
+/// mapping there would mean building page table entries without sleeping,
+/// which `VmFault::map_pages` (from `.fault`) does not have to avoid.
+///
+/// # Safety
+///
+/// Called by the mm only, with valid arguments; it touches none of them.
+unsafe extern "C" fn map_nothing(
+    _vmf: *mut bindings::vm_fault,
+    _start: c_ulong,
+    _end: c_ulong,
+) -> bindings::vm_fault_t {
+    0
 }
 
 /// Installs `T`'s operations on a VMA being set up in `mmap`, with `data`
 /// as its private data. The VMA owns the `Arc` reference from now on.
 pub fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
     let raw = vma.as_ptr();
+    let ops = if data.fault_under_vma_lock() {
+        &Table::<T>::OPS_VMA_LOCK
+    } else {
+        &Table::<T>::OPS
+    };
     // SAFETY: `vma` is undergoing initial setup (the `VmaNew` contract), so
-    // nobody else reads or writes these fields yet. `Table::<T>::OPS` is a
-    // constant promoted to a `'static`; the pointer we store is an owned
+    // nobody else reads or writes these fields yet. Both tables are
+    // constants promoted to `'static`; the pointer we store is an owned
     // `Arc<T>` reference that `close_trampoline::<T>` gives back.
     unsafe {
         (*raw).vm_private_data = data.into_foreign();
-        (*raw).vm_ops = &Table::<T>::OPS;
+        (*raw).vm_ops = ops;
     }
 }
 

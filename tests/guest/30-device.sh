@@ -12,7 +12,8 @@ done
 
 # The opt-in map modes keep the contract (verify adapts its laziness checks
 # to the mode and checks the fault and page counts of each).
-for mode in "map_mode=1" "map_mode=1 fault_around_pages=7" "map_mode=1 fault_around_pages=512" "map_mode=2"; do
+for mode in "map_mode=1" "map_mode=1 fault_around_pages=7" "map_mode=1 fault_around_pages=512" "map_mode=2" \
+	"map_mode=0 fault_vma_lock=1" "map_mode=1 fault_vma_lock=1"; do
 	for pages in 1 64; do
 		check "modprobe mapdrv $mode buffer_pages=$pages" modprobe mapdrv report=0 verbose=0 buffer_pages=$pages $mode
 		maptest verify >/tmp/verify.out 2>&1
@@ -27,10 +28,10 @@ check "maptest touch: one fault per 16-page window in fault-around mode" sh -c '
 check "maptest touch: no fault at all in eager mode" sh -c '
 	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode=2 &&
 	maptest --json touch | grep -q "\"rss_kb_after_mmap\":256,.*\"faults\":0,\"pages_mapped\":64" && rmmod mapdrv'
-for bad in "map_mode=3" "map_mode=1 fault_around_pages=0" "map_mode=1 fault_around_pages=513"; do
+for bad in "map_mode=3" "map_mode=1 fault_around_pages=0" "map_mode=1 fault_around_pages=513" "fault_vma_lock=2"; do
 	mark_log
 	check "modprobe mapdrv $bad is refused" sh -c "! modprobe mapdrv report=0 $bad"
-	check_log "the refusal of $bad is explained" 'mapdrv: (map_mode=3 is unknown|fault_around_pages=(0|513) is out of range)'
+	check_log "the refusal of $bad is explained" 'mapdrv: (map_mode=3 is unknown|fault_around_pages=(0|513) is out of range|invalid parameters .* fault_vma_lock=2)'
 done
 check "the C reference module serves the same buffer" sh -c '
 	modprobe mapdrv_cref buffer_pages=4 && maptest --device /dev/mapdrv_cref read | grep -q "reads \"ok\"" && rmmod mapdrv_cref'

@@ -14,8 +14,9 @@ use std::fmt::Write;
 use std::io;
 
 const W: f64 = 960.0;
-const COLORS: [&str; 8] = [
-    "#d95f02", "#7570b3", "#1b9e77", "#66a61e", "#a6d854", "#e7298a", "#999999", "#e6ab02",
+const COLORS: [&str; 10] = [
+    "#d95f02", "#7570b3", "#fdae6b", "#1b9e77", "#a6d854", "#66c2a5", "#b3de69", "#e7298a",
+    "#999999", "#e6ab02",
 ];
 
 fn esc(s: &str) -> String {
@@ -238,8 +239,12 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
         "c-ref" => "C reference, one page per fault".to_owned(),
         "eager" => "mapdrv eager (remap_vmalloc_range)".to_owned(),
         "anon" => "anonymous memory".to_owned(),
+        "rust+vmalock" => "mapdrv, one page per fault, VMA-lock faults".to_owned(),
         other => match other.strip_prefix("around-") {
-            Some(n) => format!("mapdrv fault-around, {n} pages"),
+            Some(n) => match n.strip_suffix("+vmalock") {
+                Some(n) => format!("fault-around {n} pages, VMA-lock faults"),
+                None => format!("mapdrv fault-around, {n} pages"),
+            },
             None => other.to_owned(),
         },
     };

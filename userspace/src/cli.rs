@@ -129,7 +129,8 @@ Commands:
                        modes, the C reference module and anonymous memory,
                        interleaved (--rounds R, default 12; --sizes MIB,...,
                        default 4,16,64; --fault-around N,..., default 16, one
-                       mode per value; --modes rust,c-ref,around,eager,anon);
+                       mode per value; --modes rust,c-ref,around,eager,anon,
+                       rust+vmalock,around+vmalock);
                        loads and unloads mapdrv and mapdrv_cref itself (root)
   bench-plot A.json F.json
                        write an SVG of bench-alloc and bench-fault --json
@@ -248,12 +249,19 @@ where
                     .next()
                     .ok_or_else(|| UsageError("--modes needs a list".into()))?;
                 modes = v.as_ref().split(',').map(str::to_owned).collect();
-                if let Some(bad) = modes
-                    .iter()
-                    .find(|m| !["rust", "c-ref", "around", "eager", "anon"].contains(&m.as_str()))
-                {
+                const KNOWN: [&str; 7] = [
+                    "rust",
+                    "c-ref",
+                    "around",
+                    "eager",
+                    "anon",
+                    "rust+vmalock",
+                    "around+vmalock",
+                ];
+                if let Some(bad) = modes.iter().find(|m| !KNOWN.contains(&m.as_str())) {
                     return Err(UsageError(format!(
-                        "--modes: unknown mode '{bad}' (rust, c-ref, around, eager, anon)"
+                        "--modes: unknown mode '{bad}' ({})",
+                        KNOWN.join(", ")
                     )));
                 }
             }

@@ -268,9 +268,13 @@ pub fn print_stats(opts: &Options) -> io::Result<()> {
 /// table entries it made, Rss before and after. (No timing: one pass over a
 /// few pages mostly measures cold caches; `bench-fault` times.)
 pub fn touch(opts: &Options) -> io::Result<()> {
-    let file = open(&opts.device, false)?;
-    let s0 = stats(&file)?;
-    let size = usize::try_from(s0.buffer_size).map_err(io::Error::other)?;
+    use std::io::Seek;
+    let mut file = open(&opts.device, false)?;
+    // The size from lseek(SEEK_END), so that a device without mapdrv's
+    // ioctl (the C reference) can be touched too; its counters are then
+    // not reported.
+    let size = usize::try_from(file.seek(io::SeekFrom::End(0))?).map_err(io::Error::other)?;
+    let s0 = stats(&file).ok();
     let ps = page_size();
     let pages = size / ps;
     let m = Mapping::new(&file, size, libc::PROT_READ, libc::MAP_SHARED, 0)?;
@@ -279,21 +283,39 @@ pub fn touch(opts: &Options) -> io::Result<()> {
         let _ = m.get(p * ps);
     }
     let rss1 = m.rss_kb()?;
-    let s1 = stats(&file)?;
-    let (faults, mapped) = (s1.faults - s0.faults, s1.pages_mapped - s0.pages_mapped);
-    let mode = crate::abi::map_mode::NAMES
-        .get(s1.map_mode as usize)
-        .copied()
-        .unwrap_or("unknown");
+    let counters = match (s0, stats(&file).ok()) {
+        (Some(s0), Some(s1)) => Some((
+            s1.faults - s0.faults,
+            s1.pages_mapped - s0.pages_mapped,
+            crate::abi::map_mode::NAMES
+                .get(s1.map_mode as usize)
+                .copied()
+                .unwrap_or("unknown"),
+        )),
+        _ => None,
+    };
     if opts.json {
+        let c = match counters {
+            Some((faults, mapped, mode)) => format!(
+                ",\"map_mode\":{},\"faults\":{faults},\"pages_mapped\":{mapped}",
+                json::string(mode)
+            ),
+            None => String::new(),
+        };
         println!(
-            "{{\"pages\":{pages},\"map_mode\":{},\"rss_kb_after_mmap\":{rss0},\"rss_kb_after_touch\":{rss1},\"faults\":{faults},\"pages_mapped\":{mapped}}}",
-            json::string(mode)
+            "{{\"pages\":{pages},\"rss_kb_after_mmap\":{rss0},\"rss_kb_after_touch\":{rss1}{c}}}"
         );
     } else {
-        println!("{}: {pages} pages, map mode {mode}", opts.device);
+        match counters {
+            Some((_, _, mode)) => println!("{}: {pages} pages, map mode {mode}", opts.device),
+            None => println!("{}: {pages} pages (no mapdrv counters)", opts.device),
+        }
         println!("  Rss after mmap {rss0} kB, after touching every page {rss1} kB");
-        println!("  the driver served {faults} faults and mapped {mapped} pages (mmap included)");
+        if let Some((faults, mapped, _)) = counters {
+            println!(
+                "  the driver served {faults} faults and mapped {mapped} pages (mmap included)"
+            );
+        }
     }
     Ok(())
 }
