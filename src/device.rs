@@ -147,11 +147,6 @@ impl MapMode {
             MapMode::Eager => map_mode::EAGER,
         }
     }
-
-    /// Its name in the log.
-    pub fn name(self) -> &'static str {
-        map_mode::NAMES[self.number() as usize]
-    }
 }
 
 /// The device's counters; `Relaxed` is enough, they are statistics.
@@ -228,6 +223,20 @@ impl Buffer {
         }
     }
 
+    /// A fault at buffer page `index`, past the end: counted, logged,
+    /// `SIGBUS`. (Unreachable by construction: `mmap` refuses ranges past
+    /// the end and `VM_DONTEXPAND` forbids growing.)
+    #[cold]
+    fn outside(&self, index: usize) -> FaultError {
+        self.counters.fault_errors.fetch_add(1, Relaxed);
+        pr_warn!(
+            "fault: page {} is outside the {}-page buffer: SIGBUS\n",
+            index,
+            self.mem.page_count()
+        );
+        FaultError::SigBus
+    }
+
     /// The `verbose=2` line of a fault (out of line: off the fast path).
     #[cold]
     #[inline(never)]
@@ -251,35 +260,30 @@ impl VmOperations for Buffer {
     #[inline]
     fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError> {
         let index = vmf.pgoff();
-        match self.mem.page(index) {
-            Some(page) => {
+        let fault = match self.mode {
+            // The window's own lookups find the faulting page too.
+            MapMode::FaultAround(n) if index < self.mem.page_count() => {
                 self.counters.faults.fetch_add(1, Relaxed);
-                let fault = match self.mode {
-                    MapMode::FaultAround(n) => self.fault_around(vmf, n)?,
-                    // Eager mappings have every page mapped: a fault can only
-                    // come after something zapped entries (e.g.
-                    // `madvise(MADV_DONTNEED)`); serve it the classic way.
-                    MapMode::Fault => Fault::Page(page),
-                    MapMode::Eager => {
-                        self.counters.pages_mapped.fetch_add(1, Relaxed);
-                        Fault::Page(page)
-                    }
+                self.fault_around(vmf, n)?
+            }
+            _ => {
+                let Some(page) = self.mem.page(index) else {
+                    return Err(self.outside(index));
                 };
-                if self.verbose >= 2 {
-                    self.log_fault(vmf, matches!(fault, Fault::Mapped(_)));
+                self.counters.faults.fetch_add(1, Relaxed);
+                // Eager mappings have every page mapped: a fault can only
+                // come after something zapped entries (e.g.
+                // `madvise(MADV_DONTNEED)`); serve it the classic way.
+                if self.mode == MapMode::Eager {
+                    self.counters.pages_mapped.fetch_add(1, Relaxed);
                 }
-                Ok(fault)
+                Fault::Page(page)
             }
-            None => {
-                self.counters.fault_errors.fetch_add(1, Relaxed);
-                pr_warn!(
-                    "fault: page {} is outside the {}-page buffer: SIGBUS\n",
-                    index,
-                    self.mem.page_count()
-                );
-                Err(FaultError::SigBus)
-            }
+        };
+        if self.verbose >= 2 {
+            self.log_fault(vmf, matches!(fault, Fault::Mapped(_)));
         }
+        Ok(fault)
     }
 
     fn fault_under_vma_lock(&self) -> bool {

@@ -194,11 +194,10 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// `file->private_data` pointing at our `struct miscdevice` (we never
     /// change it).
     unsafe fn from_file<'a>(file: *mut bindings::file) -> (&'a Self, &'a File) {
-        // SAFETY: per the contract `private_data` is the `misc` field of a
-        // live, pinned `Self`; the module (and so the registration) is
-        // pinned while the file is open (`.owner`). The file is valid for
-        // the duration of the file operation that calls us, and no
-        // `fdget_pos` region is active on this thread for it.
+        // The registration is pinned while the file is open (`.owner`);
+        // no `fdget_pos` region is active on this thread for the file.
+        // SAFETY: `private_data` is the `misc` of a live, pinned `Self`
+        // (the contract); `file` is valid for the calling file operation.
         unsafe {
             let misc = (*file).private_data.cast::<bindings::miscdevice>();
             let this = &*kernel::container_of!(Opaque::cast_from(misc), Self, misc);

@@ -168,10 +168,9 @@ impl<T> KmemCache<T> {
             );
             return Err(EINVAL);
         }
-        // SAFETY: `name` is `'static` so it outlives the cache; size and
-        // alignment are `T`'s; `ctor`, if any, is `construct_trampoline::<T>`
-        // whose contract this cache's slots satisfy. The call sleeps; cache
-        // creation happens in process context.
+        // The call sleeps; caches are created in process context.
+        // SAFETY: `name` is `'static` (outlives the cache); size and align
+        // are `T`'s; `ctor` is `construct_trampoline::<T>`, fit for slots.
         let cache = unsafe {
             mapdrv_kmem_cache_create(
                 name.as_char_ptr().cast(),

@@ -188,11 +188,10 @@ impl VmFault {
             let mut done = 0;
             while done < n {
                 let mut left = (n - done) as c_ulong;
-                // SAFETY: `vma` is valid and locked (mmap or VMA lock) for
-                // this fault, and `VM_MIXEDMAP`, so `vm_insert_pages()` does
-                // not touch `vm_flags`; the range is inside it. The `n -
-                // done` pointers are valid pages borrowed from the caller
-                // for the call; each one mapped gets its own reference.
+                // `VM_MIXEDMAP`, so `vm_insert_pages()` leaves `vm_flags`
+                // alone; each page it maps gets its own reference.
+                // SAFETY: `vma` is locked (mmap or VMA lock) for this fault,
+                // the range is inside it, the pages are borrowed for the call.
                 let ret = unsafe {
                     bindings::vm_insert_pages(
                         vma.as_ptr(),
@@ -308,10 +307,9 @@ pub fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
     } else {
         &Table::<T>::OPS
     };
-    // SAFETY: `vma` is undergoing initial setup (the `VmaNew` contract), so
-    // nobody else reads or writes these fields yet. Both tables are
-    // constants promoted to `'static`; the pointer we store is an owned
-    // `Arc<T>` reference that `close_trampoline::<T>` gives back.
+    // Both tables are constants promoted to `'static`; the stored pointer
+    // is an owned `Arc<T>` reference that `close_trampoline::<T>` returns.
+    // SAFETY: `vma` is in initial setup (`VmaNew`): nobody else uses it yet.
     unsafe {
         (*raw).vm_private_data = data.into_foreign();
         (*raw).vm_ops = ops;

@@ -100,14 +100,7 @@ impl VmallocBuf {
         let size = page_len(len)?;
         // SAFETY: may sleep; callers are in process context.
         let ptr = unsafe { mapdrv_vmalloc_user(size as c_ulong) };
-        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL result is an owned `VM_USERMAP` buffer of
-        // `size` bytes.
-        Ok(VmallocBuf {
-            ptr,
-            size,
-            user: true,
-        })
+        Self::owned(ptr, size, true)
     }
 
     fn with_gfp(len: usize, gfp: Gfp) -> Result<Self> {
@@ -115,13 +108,16 @@ impl VmallocBuf {
         // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
         // process context.
         let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, gfp.as_raw()) };
+        Self::owned(ptr, size, false)
+    }
+
+    /// Takes ownership of what an allocation of `size` bytes returned
+    /// (`vmalloc_user()`'s if `user`); `ENOMEM` for NULL.
+    fn owned(ptr: *mut core::ffi::c_void, size: usize, user: bool) -> Result<Self> {
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
-        Ok(VmallocBuf {
-            ptr,
-            size,
-            user: false,
-        })
+        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes,
+        // `VM_USERMAP` when it came from `vmalloc_user()`.
+        Ok(VmallocBuf { ptr, size, user })
     }
 
     /// Maps the whole new VMA `vma` to the buffer's pages from page `pgoff`
@@ -141,11 +137,9 @@ impl VmallocBuf {
         if !self.user || !fits {
             return Err(EINVAL);
         }
-        // SAFETY: `vma` is a new VMA in `mmap`, with the mmap lock held for
-        // writing (the `VmaNew` contract), as `vm_insert_page()` requires
-        // when it sets `VM_MIXEDMAP`; the buffer is a live `VM_USERMAP`
-        // vmalloc area and the range is inside it. The pages stay valid
-        // while mapped: each entry holds a page reference.
+        // The pages stay valid while mapped: each entry holds a reference.
+        // SAFETY: a new VMA in `mmap`, mmap lock held for writing (as
+        // `vm_insert_page()` needs); a live `VM_USERMAP` area, range inside.
         let ret = unsafe {
             mapdrv_remap_vmalloc_range(vma.as_ptr(), self.ptr.as_ptr().cast(), pgoff as c_ulong)
         };

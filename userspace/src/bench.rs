@@ -59,9 +59,11 @@ pub fn quantile(v: &[f64], q: f64) -> f64 {
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v
+/// The median, 10th and 90th percentile of `v` (in any order).
+pub fn spread(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    (quantile(&s, 0.5), quantile(&s, 0.1), quantile(&s, 0.9))
 }
 
 /// `maptest bench-alloc`.
@@ -104,26 +106,16 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
             }
         }
         if !checked.is_empty() {
-            let q = sorted(checked.clone());
-            diagnostics.push((
-                *name,
-                quantile(&q, 0.5),
-                quantile(&q, 0.1),
-                quantile(&q, 0.9),
-            ));
+            let (m, lo, hi) = spread(&checked);
+            diagnostics.push((*name, m, lo, hi));
         }
-        let (ws, rs, qs) = (sorted(w.clone()), sorted(r.clone()), sorted(ratio.clone()));
-        let med = quantile(&qs, 0.5);
+        let (wm, rm) = (spread(&w).0, spread(&r).0);
+        let (med, p10, p90) = spread(&ratio);
         all_within &= med <= 1.02;
         if !opts.json {
             println!(
                 "{:<24} {:>11.1} {:>11.1} {:>8.3} {:>8.3}..{:<8.3}",
-                name,
-                quantile(&ws, 0.5),
-                quantile(&rs, 0.5),
-                med,
-                quantile(&qs, 0.1),
-                quantile(&qs, 0.9)
+                name, wm, rm, med, p10, p90
             );
         }
         let list = |v: &[f64]| {
@@ -135,11 +127,11 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
         rows.push(format!(
             "{{\"case\":{},\"wrapper_ns_median\":{:.2},\"raw_ns_median\":{:.2},\"ratio_median\":{:.4},\"ratio_p10\":{:.4},\"ratio_p90\":{:.4},\"wrapper_ns\":[{}],\"raw_ns\":[{}]}}",
             json::string(name),
-            quantile(&ws, 0.5),
-            quantile(&rs, 0.5),
+            wm,
+            rm,
             med,
-            quantile(&qs, 0.1),
-            quantile(&qs, 0.9),
+            p10,
+            p90,
             list(&w),
             list(&r)
         ));

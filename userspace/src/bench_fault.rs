@@ -34,7 +34,7 @@
 //! leaves both modules unloaded at the end. Ratios are taken per round, then
 //! their median and 10th..90th percentile reported.
 
-use crate::bench::quantile;
+use crate::bench::spread as stats;
 use crate::cli::Options;
 use crate::json;
 use std::fs::File;
@@ -254,12 +254,6 @@ pub fn order(r: usize, n: usize) -> Vec<usize> {
         v.reverse();
     }
     v
-}
-
-fn stats(v: &[f64]) -> (f64, f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    (quantile(&s, 0.5), quantile(&s, 0.1), quantile(&s, 0.9))
 }
 
 /// Least squares `y = f * x + i`: returns `(f, i)`.

@@ -8,7 +8,7 @@
 //! p10..p90 whiskers, and the second touch (the page already mapped) as a
 //! tick: the floor.
 
-use crate::bench::quantile;
+use crate::bench::spread;
 use crate::json::{self, Value};
 use std::fmt::Write;
 use std::io;
@@ -31,9 +31,7 @@ fn load(path: &str) -> io::Result<Value> {
 }
 
 fn median_p10_p90(v: &[Value]) -> (f64, f64, f64) {
-    let mut s: Vec<f64> = v.iter().filter_map(Value::num).collect();
-    s.sort_by(|a, b| a.total_cmp(b));
-    (quantile(&s, 0.5), quantile(&s, 0.1), quantile(&s, 0.9))
+    spread(&v.iter().filter_map(Value::num).collect::<Vec<_>>())
 }
 
 /// The SVG for the two parsed result sets.

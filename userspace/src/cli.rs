@@ -188,6 +188,23 @@ where
             .parse()
             .map_err(|_| UsageError(format!("{opt}: '{}' is not a valid number", v.as_ref())))
     }
+    /// A comma-separated list of numbers in `range` for option `opt`;
+    /// `what` names them in the error.
+    fn numbers(
+        opt: &str,
+        v: Option<impl AsRef<str>>,
+        range: std::ops::RangeInclusive<usize>,
+        what: &str,
+    ) -> Result<Vec<usize>, UsageError> {
+        let v = v.ok_or_else(|| UsageError(format!("{opt} needs a list")))?;
+        v.as_ref()
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<usize>, _>>()
+            .ok()
+            .filter(|l| !l.is_empty() && l.iter().all(|n| range.contains(n)))
+            .ok_or_else(|| UsageError(format!("{opt}: '{}' is not a list of {what}", v.as_ref())))
+    }
     let set = |command: &mut Option<Command>, c: Command, arg: &str| {
         if command.is_some() {
             return Err(UsageError(format!("more than one command given ('{arg}')")));
@@ -208,34 +225,19 @@ where
             "--seconds" => seconds = number("--seconds", it.next())?,
             "--seed" => seed = number("--seed", it.next())?,
             "--calls" => calls = number("--calls", it.next())?,
-            "--keep" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| UsageError("--keep needs a list".into()))?;
-                let list: Result<Vec<usize>, _> = v.as_ref().split(',').map(str::parse).collect();
-                keep = Some(list.map_err(|_| {
-                    UsageError(format!("--keep: '{}' is not a list of numbers", v.as_ref()))
-                })?);
-            }
+            "--keep" => keep = Some(numbers("--keep", it.next(), 0..=usize::MAX, "numbers")?),
             "stress" => set(&mut command, Command::Stress, arg)?,
             "fuzz" => set(&mut command, Command::Fuzz, arg)?,
             "bench-alloc" => set(&mut command, Command::BenchAlloc, arg)?,
             "picture" => set(&mut command, Command::Picture, arg)?,
             "--rounds" => rounds = Some(number("--rounds", it.next())?),
             "--fault-around" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| UsageError("--fault-around needs a list".into()))?;
-                let list: Result<Vec<usize>, _> = v.as_ref().split(',').map(str::parse).collect();
-                fault_around = list
-                    .ok()
-                    .filter(|l| !l.is_empty() && l.iter().all(|&n| (1..=512).contains(&n)))
-                    .ok_or_else(|| {
-                        UsageError(format!(
-                            "--fault-around: '{}' is not a list of page counts (1..=512)",
-                            v.as_ref()
-                        ))
-                    })?;
+                fault_around = numbers(
+                    "--fault-around",
+                    it.next(),
+                    1..=512,
+                    "page counts (1..=512)",
+                )?
             }
             "--save" => {
                 save = Some(
@@ -266,19 +268,7 @@ where
                 }
             }
             "--sizes" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| UsageError("--sizes needs a list".into()))?;
-                let list: Result<Vec<usize>, _> = v.as_ref().split(',').map(str::parse).collect();
-                sizes_mib = list
-                    .ok()
-                    .filter(|l| !l.is_empty() && l.iter().all(|&m| (1..=256).contains(&m)))
-                    .ok_or_else(|| {
-                        UsageError(format!(
-                            "--sizes: '{}' is not a list of sizes in MiB (1..=256)",
-                            v.as_ref()
-                        ))
-                    })?;
+                sizes_mib = numbers("--sizes", it.next(), 1..=256, "sizes in MiB (1..=256)")?
             }
             "bench-fault" => set(&mut command, Command::BenchFault, arg)?,
             "bench-plot" => {
