@@ -73,7 +73,42 @@ pub struct MapdrvStats {
 /// The size of the version 1 [`MapdrvStats`]: the fields up to
 /// `bytes_written`.
 pub const MAPDRV_STATS_V1_SIZE: usize = 14 * 8;
+
+// The layouts, fixed: sizes, and no padding anywhere (every field's offset
+// is the sum of the sizes before it), so no kernel byte leaks through a
+// hole, and the same layout for 32-bit callers (`compat_ioctl`), where
+// `u64` is only 4-byte aligned: every `u64` sits at a multiple of 8 anyway.
+macro_rules! assert_layout {
+    ($t:ty, $size:expr, [$($field:ident: $ft:ty),* $(,)?]) => {
+        const _: () = {
+            let mut off = 0;
+            $(
+                assert!(core::mem::offset_of!($t, $field) == off);
+                assert!(off % core::mem::size_of::<$ft>() == 0);
+                off += core::mem::size_of::<$ft>();
+            )*
+            assert!(off == $size && core::mem::size_of::<$t>() == $size);
+        };
+    };
+}
+
+assert_layout!(MapdrvStats, 128, [
+    version: u32, size: u32, buffer_size: u64, buffer_pages: u64, opens: u64,
+    open_files: u64, mmaps: u64, mmaps_refused: u64, live_mappings: u64, faults: u64,
+    fault_errors: u64, reads: u64, writes: u64, bytes_read: u64, bytes_written: u64,
+    map_mode: u32, fault_around_pages: u32, pages_mapped: u64,
+]);
 const _: () = assert!(core::mem::offset_of!(MapdrvStats, map_mode) == MAPDRV_STATS_V1_SIZE);
+assert_layout!(MapdrvExercise, 48, [
+    family: u32, flags: u32, cycles: u64, ok: u64, enomem: u64, other: u64, reserve_served: u64,
+]);
+assert_layout!(MapdrvBench, 24, [case: u32, raw: u32, iterations: u64, ns: u64]);
+
+/// The most cycles one `MAPDRV_IOC_EXERCISE` call may run.
+pub const MAX_EXERCISE_CYCLES: u64 = 1_000_000;
+
+/// The most iterations one `MAPDRV_IOC_BENCH` call may run.
+pub const MAX_BENCH_ITERATIONS: u64 = 100_000;
 
 /// How `/dev/mapdrv` maps its buffer (module parameter `map_mode`).
 pub mod map_mode {
@@ -117,7 +152,7 @@ pub struct MapdrvExercise {
     pub family: u32,
     /// In: 0 (reserved for future flags).
     pub flags: u32,
-    /// In: how many cycles to run (1..=1_000_000).
+    /// In: how many cycles to run (1..=[`MAX_EXERCISE_CYCLES`]).
     pub cycles: u64,
     /// Out: cycles whose allocations all succeeded and checked out.
     pub ok: u64,
@@ -171,7 +206,7 @@ pub struct MapdrvBench {
     /// In: 0 for the wrapper, 1 for the raw C calls, 2 (kmalloc cases 4..=6
     /// only) for the raw C calls plus the wrapper's length check.
     pub raw: u32,
-    /// In: alloc+free pairs to time (1..=100_000).
+    /// In: alloc+free pairs to time (1..=[`MAX_BENCH_ITERATIONS`]).
     pub iterations: u64,
     /// Out: elapsed nanoseconds (`ktime_get()`).
     pub ns: u64,

@@ -10,6 +10,7 @@
 //! spread: ratios measured interleaved in one boot, not absolute numbers.
 //! Nothing here runs at load.
 
+use crate::abi::MAX_BENCH_ITERATIONS;
 use crate::gfp::Gfp;
 use crate::helpers::*;
 use crate::kmalloc::KmallocBuf;
@@ -22,11 +23,9 @@ use kernel::bindings;
 use kernel::ffi::c_ulong;
 use kernel::prelude::*;
 
-/// The cases, in `MapdrvBench::case` numbering (see `crate::abi::bench`).
-pub const CASES: u32 = 12;
-
-/// The most iterations one call may run.
-pub const MAX_ITERATIONS: u64 = 100_000;
+/// Iterations timed in one go; between chunks (untimed) the loop yields
+/// the CPU and checks for signals.
+const CHUNK: u64 = 1000;
 
 /// What a benchmark call may use besides the allocators themselves.
 pub struct Fixtures<'a> {
@@ -43,13 +42,30 @@ fn now() -> i64 {
 
 /// Times `n` alloc+free pairs of `case`, through the wrapper (`variant`
 /// 0), the raw C functions (1), or, for the kmalloc cases, the raw C
-/// functions plus the wrapper's length check (2). `EINVAL` for an unknown
-/// case or variant, `ENOMEM` if an allocation fails.
+/// functions plus the wrapper's checks (2). `EINVAL` for an unknown case or
+/// variant or `n` outside 1..=[`MAX_BENCH_ITERATIONS`], `ENOMEM` if an
+/// allocation fails, `EINTR` if a signal is pending between chunks.
 pub fn run(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<u64> {
     // Variant 2 exists for the kmalloc cases only.
-    if n == 0 || n > MAX_ITERATIONS || variant > 2 || (variant == 2 && !(4..=6).contains(&case)) {
+    if n == 0
+        || n > MAX_BENCH_ITERATIONS
+        || variant > 2
+        || (variant == 2 && !(4..=6).contains(&case))
+    {
         return Err(EINVAL);
     }
+    let (mut left, mut ns) = (n, 0);
+    while left > 0 {
+        let chunk = left.min(CHUNK);
+        ns += timed(fx, case, variant, chunk)?;
+        left -= chunk;
+        crate::exercise::yield_point()?;
+    }
+    Ok(ns)
+}
+
+/// One timed chunk of [`run`].
+fn timed(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<u64> {
     let raw = variant != 0;
     let gfp = Gfp::GFP_KERNEL;
     let start = now();
@@ -84,19 +100,22 @@ pub fn run(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<u64> {
             }
             (4..=6, false) => {
                 let len = [64, 4096, 256][(case - 4) as usize];
-                let b = if case == 6 {
-                    KmallocBuf::zalloc(len, gfp)?
+                if case == 6 {
+                    drop(black_box(KmallocBuf::zalloc(len, gfp)?));
                 } else {
-                    KmallocBuf::alloc(len, gfp)?
-                };
-                drop(black_box(b));
+                    drop(black_box(KmallocBuf::alloc(len, gfp)?));
+                }
             }
             (4..=6, true) => {
                 let len = [64, 4096, 256][(case - 4) as usize];
-                // Variant 2: the raw call plus the one check the wrapper
-                // adds (the length bound that keeps oversize requests from
-                // WARNing), to see what that check costs.
-                if variant == 2 && (len == 0 || len > crate::kmalloc::KMALLOC_MAX_SIZE) {
+                // Variant 2: the raw call plus the checks the wrapper adds
+                // (the length bound that keeps oversize requests from
+                // WARNing, the mask check), to see what they cost.
+                if variant == 2
+                    && (len == 0
+                        || len > crate::kmalloc::KMALLOC_MAX_SIZE
+                        || black_box(gfp).for_slab().is_err())
+                {
                     return Err(EINVAL);
                 }
                 // SAFETY: a kmalloc object freed right away.
@@ -154,7 +173,7 @@ pub fn run(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<u64> {
                     mapdrv_vfree(black_box(p));
                 }
             }
-            (11, false) => drop(black_box(Pages::alloc(gfp.union(Gfp::__GFP_ZERO), 0)?)),
+            (11, false) => drop(black_box(Pages::alloc_zeroed(gfp, 0)?)),
             (11, true) => {
                 // SAFETY: as for case 0.
                 unsafe {

@@ -51,14 +51,20 @@
 //!   only serves read faults of page-cache files, so a driver batches
 //!   itself. The VMA is `VM_MIXEDMAP`.
 //! - `map_mode=2` ([`MapMode::Eager`]): `mmap` maps the whole range at once
-//!   with `remap_vmalloc_range()` ([`VmallocBuf::map_to_user`]); there are
+//!   with `remap_vmalloc_range()` ([`SharedUserVmalloc::map_to_user`]); there are
 //!   no faults. Fast to touch, but `mmap` pays for pages that may never be
 //!   used, and every mapping holds page-table memory for all of them.
 //!
-//! Independently, `fault_vma_lock=1` declares the fault handler safe under
-//! the per-VMA lock ([`VmOperations::fault_under_vma_lock`]): without it
-//! every fault is tried under the VMA lock, retried under `mmap_lock`, and
-//! served twice over, as for the C original.
+//! `fault_around_pages` is validated (1..=[`MAX_FAULT_AROUND_PAGES`]) in
+//! every mode, so a typo never waits for the day someone sets `map_mode=1`.
+//!
+//! # Ioctls
+//!
+//! `MAPDRV_IOC_GET_STATS` is for every opener. `MAPDRV_IOC_EXERCISE` and
+//! `MAPDRV_IOC_BENCH` run up to [`crate::abi::MAX_EXERCISE_CYCLES`] /
+//! [`crate::abi::MAX_BENCH_ITERATIONS`] allocations in the kernel: they
+//! need `CAP_SYS_ADMIN` (`EPERM` otherwise), yield with `cond_resched()`
+//! and stop with `EINTR` on a pending signal.
 
 use crate::abi::{
     map_mode, MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_BENCH,
@@ -67,11 +73,10 @@ use crate::abi::{
 use crate::miscdev::MiscDevice;
 use crate::pages::{self, PAGE_SIZE};
 use crate::vma::{self, Fault, FaultError, VmFault, VmOperations};
-use crate::vmalloc::VmallocBuf;
+use crate::vmalloc::{SharedUserVmalloc, UserVmalloc};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::bindings;
-use kernel::ffi::c_ulong;
-use kernel::fs::File;
+use kernel::fs::{File, LocalFile};
 use kernel::mm::virt::{VmaNew, VmaRef};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -111,24 +116,21 @@ pub enum MapMode {
 }
 
 impl MapMode {
-    /// The mode for the module parameters, or `EINVAL` (with one log line).
+    /// The mode for the module parameters, or `EINVAL` (with one log
+    /// line). `fault_around_pages` is checked whatever the mode.
     pub fn from_params(mode: u8, fault_around_pages: usize) -> Result<Self> {
+        if !(1..=MAX_FAULT_AROUND_PAGES).contains(&fault_around_pages) {
+            pr_err!(
+                "fault_around_pages={} is out of range: it must be 1..={}\n",
+                fault_around_pages,
+                MAX_FAULT_AROUND_PAGES
+            );
+            return Err(EINVAL);
+        }
         match u32::from(mode) {
             map_mode::FAULT => Ok(MapMode::Fault),
             map_mode::EAGER => Ok(MapMode::Eager),
-            map_mode::FAULT_AROUND
-                if (1..=MAX_FAULT_AROUND_PAGES).contains(&fault_around_pages) =>
-            {
-                Ok(MapMode::FaultAround(fault_around_pages))
-            }
-            map_mode::FAULT_AROUND => {
-                pr_err!(
-                    "fault_around_pages={} is out of range: it must be 1..={}\n",
-                    fault_around_pages,
-                    MAX_FAULT_AROUND_PAGES
-                );
-                Err(EINVAL)
-            }
+            map_mode::FAULT_AROUND => Ok(MapMode::FaultAround(fault_around_pages)),
             _ => {
                 pr_err!(
                     "map_mode={} is unknown: 0 (one page per fault), 1 (fault-around) or 2 (eager)\n",
@@ -169,15 +171,14 @@ struct Counters {
 /// The shared buffer: owned by the device and by every VMA mapping it
 /// (each holds an `Arc`).
 ///
-/// Once shared, the memory is also reachable from user space through
-/// mappings, so the kernel side only touches it with `copy_{to,from}_user`
-/// on raw pointers, never through Rust references.
+/// The memory is a [`SharedUserVmalloc`]: reachable from user space
+/// through mappings, so the kernel side only copies it to and from user
+/// space, never through Rust references.
 pub struct Buffer {
-    mem: VmallocBuf,
+    mem: SharedUserVmalloc,
     counters: Counters,
     verbose: u8,
     mode: MapMode,
-    vma_lock: bool,
 }
 
 impl Buffer {
@@ -191,7 +192,7 @@ impl Buffer {
     /// clipped to the VMA and the buffer, in one go. Kept out of line so
     /// that the classic path stays as small as its C original.
     #[inline(never)]
-    fn fault_around(&self, vmf: &VmFault, n: usize) -> Result<Fault<'_>, FaultError> {
+    fn fault_around<'f>(&'f self, vmf: &'f VmFault, n: usize) -> Result<Fault<'f>, FaultError> {
         let (index, addr) = (vmf.pgoff(), vmf.address());
         let vma = vmf.vma();
         // The buffer pages the VMA shows: `first..last`.
@@ -200,7 +201,9 @@ impl Buffer {
         let lo = (index - index % n).max(first);
         let hi = (index - index % n + n).min(last);
         let start = addr - (index - lo) * PAGE_SIZE;
-        match vmf.map_pages(start, (lo..hi).filter_map(|i| self.mem.page(i))) {
+        // `map_while`: should a lookup fail, the window ends there; no
+        // later page moves up into its place.
+        match vmf.map_pages(start, (lo..hi).map_while(|i| self.mem.page(i))) {
             Ok(mapped) => {
                 self.counters
                     .pages_mapped
@@ -209,8 +212,9 @@ impl Buffer {
             }
             Err(e) if e == ENOMEM => Err(FaultError::Oom),
             Err(e) => {
-                // Not reachable by construction (the window is inside the
-                // VMA and covers the fault); say so rather than loop.
+                // `EINVAL`: not reachable by construction (the VMA is
+                // `VM_MIXEDMAP`, the window is inside it and covers the
+                // fault); races are not errors (see `map_pages`).
                 self.counters.fault_errors.fetch_add(1, Relaxed);
                 pr_err!(
                     "fault-around: mapping pages {}..{} failed ({:?}): SIGBUS\n",
@@ -258,7 +262,7 @@ impl Buffer {
 
 impl VmOperations for Buffer {
     #[inline]
-    fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError> {
+    fn fault<'f>(&'f self, vmf: &'f VmFault) -> Result<Fault<'f>, FaultError> {
         let index = vmf.pgoff();
         let fault = match self.mode {
             // The window's own lookups find the faulting page too.
@@ -286,10 +290,6 @@ impl VmOperations for Buffer {
         Ok(fault)
     }
 
-    fn fault_under_vma_lock(&self) -> bool {
-        self.vma_lock
-    }
-
     fn open(&self, _vma: &VmaRef) {
         self.counters.live_mappings.fetch_add(1, Relaxed);
     }
@@ -315,7 +315,7 @@ pub struct MapdrvDevice {
 impl MapdrvDevice {
     /// Allocates the `pages`-page buffer and writes `"ok"` into it.
     /// `EINVAL` (with one log line) for a size outside the documented bound.
-    pub fn new(pages: usize, verbose: u8, mode: MapMode, vma_lock: bool) -> Result<Self> {
+    pub fn new(pages: usize, verbose: u8, mode: MapMode) -> Result<Arc<Self>> {
         let ram_quarter = pages::totalram_pages() / 4;
         if pages == 0 || pages > MAX_BUFFER_PAGES || pages > ram_quarter {
             pr_err!(
@@ -328,23 +328,25 @@ impl MapdrvDevice {
         }
         // `vmalloc_user()`: zeroed (nothing of the kernel's leaks to user
         // space) and `VM_USERMAP`, which the eager mode needs.
-        let mut mem = VmallocBuf::zalloc_user(pages * PAGE_SIZE)?;
+        let mut mem = UserVmalloc::zalloc(pages * PAGE_SIZE)?;
         // Not shared yet: plain Rust access is fine here.
         mem.as_mut_slice()[..3].copy_from_slice(b"ok\0");
         let buffer = Arc::new(
             Buffer {
-                mem,
+                mem: mem.share(),
                 counters: Counters::default(),
                 verbose,
                 mode,
-                vma_lock,
             },
             GFP_KERNEL,
         )?;
-        Ok(MapdrvDevice {
-            buffer,
-            exercise: crate::exercise::Caches::new()?,
-        })
+        Ok(Arc::new(
+            MapdrvDevice {
+                buffer,
+                exercise: crate::exercise::Caches::new()?,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
     /// A snapshot of the counters.
@@ -380,15 +382,12 @@ impl MapdrvDevice {
         }
     }
 
-    /// The bytes `[pos, pos + len)` clamped to the buffer, or `None` when
-    /// `pos` is at or past the end (or negative).
-    fn clamp(&self, pos: i64, len: usize) -> Option<(usize, usize)> {
-        let pos = usize::try_from(pos).ok()?;
-        let size = self.buffer.size();
-        if pos >= size {
-            return None;
-        }
-        Some((pos, len.min(size - pos)))
+    /// `pos` as a buffer offset, or `None` when it is at or past the end
+    /// (or negative).
+    fn offset(&self, pos: i64) -> Option<usize> {
+        usize::try_from(pos)
+            .ok()
+            .filter(|&p| p < self.buffer.size())
     }
 
     fn refuse(&self, why: &str) -> Result {
@@ -417,7 +416,7 @@ impl MiscDevice for MapdrvDevice {
         Ok(())
     }
 
-    fn release(&self, _file: &File) {
+    fn release(&self) {
         let left = self.buffer.counters.open_files.fetch_sub(1, Relaxed) - 1;
         if self.buffer.verbose >= 1 {
             pr_info!(
@@ -428,26 +427,14 @@ impl MiscDevice for MapdrvDevice {
         }
     }
 
-    fn read(&self, _file: &File, buf: UserPtr, len: usize, pos: &mut i64) -> Result<usize> {
+    fn read(&self, _file: &LocalFile, buf: UserPtr, len: usize, pos: &mut i64) -> Result<usize> {
         if len == 0 {
             return Ok(0);
         }
-        let Some((start, n)) = self.clamp(*pos, len) else {
+        let Some(start) = self.offset(*pos) else {
             return Ok(0);
         };
-        // SAFETY: `start + n <= size`, inside our live buffer; the copy
-        // uses raw pointers because user mappings may write concurrently.
-        let left = unsafe {
-            bindings::_copy_to_user(
-                buf.as_mut_ptr(),
-                self.buffer.mem.as_ptr().add(start).cast(),
-                n as c_ulong,
-            )
-        } as usize;
-        let done = n - left;
-        if done == 0 {
-            return Err(EFAULT);
-        }
+        let done = self.buffer.mem.copy_to_user(start, buf, len)?;
         *pos += done as i64;
         self.buffer.counters.reads.fetch_add(1, Relaxed);
         self.buffer
@@ -457,25 +444,14 @@ impl MiscDevice for MapdrvDevice {
         Ok(done)
     }
 
-    fn write(&self, _file: &File, buf: UserPtr, len: usize, pos: &mut i64) -> Result<usize> {
+    fn write(&self, _file: &LocalFile, buf: UserPtr, len: usize, pos: &mut i64) -> Result<usize> {
         if len == 0 {
             return Ok(0);
         }
-        let Some((start, n)) = self.clamp(*pos, len) else {
+        let Some(start) = self.offset(*pos) else {
             return Err(ENOSPC);
         };
-        // SAFETY: as in `read`; the destination is inside our buffer.
-        let left = unsafe {
-            bindings::_copy_from_user(
-                self.buffer.mem.as_ptr().add(start).cast(),
-                buf.as_const_ptr(),
-                n as c_ulong,
-            )
-        } as usize;
-        let done = n - left;
-        if done == 0 {
-            return Err(EFAULT);
-        }
+        let done = self.buffer.mem.copy_from_user(start, buf, len)?;
         *pos += done as i64;
         self.buffer.counters.writes.fetch_add(1, Relaxed);
         self.buffer
@@ -485,7 +461,7 @@ impl MiscDevice for MapdrvDevice {
         Ok(done)
     }
 
-    fn llseek(&self, file: &File, offset: i64, whence: i32) -> Result<i64> {
+    fn llseek(&self, file: &LocalFile, offset: i64, whence: i32) -> Result<i64> {
         // SAFETY: `file` is valid for the call; `fixed_size_llseek()`
         // updates `f_pos` under the file's own rules.
         let r = unsafe {
@@ -568,9 +544,12 @@ impl MiscDevice for MapdrvDevice {
     fn ioctl(&self, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             MAPDRV_IOC_GET_STATS | MAPDRV_IOC_GET_STATS_V1 => {
-                let stats = self.stats();
-                // A version 1 caller gets the prefix it knows.
+                let mut stats = self.stats();
+                // A version 1 caller gets the prefix it knows, labelled as
+                // what it is: version 1, `size` the bytes copied.
                 let len = if cmd == MAPDRV_IOC_GET_STATS_V1 {
+                    stats.version = 1;
+                    stats.size = MAPDRV_STATS_V1_SIZE as u32;
                     MAPDRV_STATS_V1_SIZE
                 } else {
                     core::mem::size_of::<MapdrvStats>()
@@ -580,6 +559,7 @@ impl MiscDevice for MapdrvDevice {
                 Ok(0)
             }
             MAPDRV_IOC_EXERCISE => {
+                require_sys_admin()?;
                 let len = core::mem::size_of::<MapdrvExercise>();
                 let (mut input, mut output) =
                     UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
@@ -593,6 +573,7 @@ impl MiscDevice for MapdrvDevice {
                 Ok(0)
             }
             MAPDRV_IOC_BENCH => {
+                require_sys_admin()?;
                 let len = core::mem::size_of::<MapdrvBench>();
                 let (mut input, mut output) =
                     UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
@@ -604,5 +585,17 @@ impl MiscDevice for MapdrvDevice {
             }
             _ => Err(ENOTTY),
         }
+    }
+}
+
+/// `EPERM` unless the caller has `CAP_SYS_ADMIN`: the exercise and benchmark
+/// ioctls spend up to seconds of kernel time allocating memory.
+fn require_sys_admin() -> Result {
+    // SAFETY: `capable()` checks the current task's credentials; any
+    // process context may call it.
+    if unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) } {
+        Ok(())
+    } else {
+        Err(EPERM)
     }
 }

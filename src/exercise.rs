@@ -13,7 +13,7 @@
 //! under injection then shows whether every failure path really freed
 //! everything.
 
-use crate::abi::{family, MapdrvExercise};
+use crate::abi::{family, MapdrvExercise, MAX_EXERCISE_CYCLES};
 use crate::gfp::Gfp;
 use crate::kmalloc::KmallocBuf;
 use crate::mempool::Mempool;
@@ -22,9 +22,6 @@ use crate::slab::{KmemCache, SlabFlags};
 use crate::vmalloc::VmallocBuf;
 use kernel::alloc::flags::__GFP_NOWARN;
 use kernel::prelude::*;
-
-/// The most cycles one call may run.
-pub const MAX_CYCLES: u64 = 1_000_000;
 
 const GFP: Gfp = Gfp::GFP_KERNEL.union(Gfp::__GFP_NOWARN);
 
@@ -47,7 +44,7 @@ impl Rng {
 fn pages_cycle(rng: &mut Rng) -> Result {
     let order = rng.below(4) as u32;
     let mut p = Pages::alloc(GFP, order)?;
-    p.as_mut_slice()[PAGE_SIZE - 1] = 1;
+    p.as_uninit_mut()[PAGE_SIZE - 1].write(1);
     let z = FreePages::zeroed(GFP)?;
     if z.as_slice().iter().any(|&b| b != 0) {
         return Err(EIO);
@@ -62,7 +59,7 @@ fn pages_cycle(rng: &mut Rng) -> Result {
 fn kmalloc_cycle(rng: &mut Rng) -> Result {
     let len = [8usize, 64, 100, 1000, 4096, 3 * PAGE_SIZE + 1][rng.below(6) as usize];
     let mut a = KmallocBuf::alloc(len, GFP)?;
-    a.as_mut_slice()[len - 1] = 0xaa;
+    a.as_uninit_mut()[len - 1].write(0xaa);
     let z = KmallocBuf::zalloc(len, GFP)?;
     if z.as_slice().iter().any(|&b| b != 0) || a.ksize() < len {
         return Err(EIO);
@@ -88,7 +85,7 @@ fn slab_cycle(cache: &KmemCache<[u64; 24]>, rng: &mut Rng) -> Result {
 fn vmalloc_cycle(rng: &mut Rng) -> Result {
     let pages = 1 + rng.below(16) as usize;
     let mut v = VmallocBuf::alloc(pages * PAGE_SIZE)?;
-    v.as_mut_slice()[pages * PAGE_SIZE - 1] = 3;
+    v.as_uninit_mut()[pages * PAGE_SIZE - 1].write(3);
     if v.pages().count() != pages {
         return Err(EIO);
     }
@@ -101,7 +98,7 @@ fn mempool_cycle(pool: &Mempool<'_>, want: usize) -> Result<usize> {
     let mut held = KVec::new();
     for _ in 0..want {
         let mut e = pool.alloc(Gfp::GFP_NOWAIT)?;
-        e.as_mut_slice()[0] = 1;
+        e.as_uninit_mut()[0].write(1);
         held.push(e, GFP_KERNEL | __GFP_NOWARN)?;
     }
     // The reserve is full at the start of a cycle (returned elements refill
@@ -142,34 +139,47 @@ impl Caches {
     }
 }
 
+/// Between two units of work that a user asked for: yields the CPU
+/// (`cond_resched()`) and stops with `EINTR` if a signal is pending, so a
+/// long request neither hogs a CPU nor outlives a Ctrl-C.
+pub fn yield_point() -> Result {
+    // SAFETY: process context (an ioctl), no locks held.
+    unsafe { crate::helpers::mapdrv_cond_resched() };
+    if kernel::current!().signal_pending() {
+        return Err(EINTR);
+    }
+    Ok(())
+}
+
 /// Runs `req.cycles` cycles of `req.family` and fills in the counts.
-/// `EINVAL` for an unknown family or a cycle count outside 1..=`MAX_CYCLES`.
+/// `EINVAL` for an unknown family, non-zero flags or a cycle count outside
+/// 1..=[`MAX_EXERCISE_CYCLES`]; `EINTR` if a signal arrives (checked after
+/// every cycle, with a `cond_resched()`).
 pub fn run(caches: &Caches, req: &mut MapdrvExercise) -> Result {
-    if req.cycles == 0 || req.cycles > MAX_CYCLES || req.flags != 0 {
+    if req.cycles == 0 || req.cycles > MAX_EXERCISE_CYCLES || req.flags != 0 {
         return Err(EINVAL);
     }
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ req.cycles);
-    let mut tally = |r: Result| match r {
-        Ok(()) => req.ok += 1,
-        Err(e) if e == ENOMEM => req.enomem += 1,
-        Err(_) => req.other += 1,
-    };
-    match req.family {
-        family::PAGES => (0..req.cycles).for_each(|_| tally(pages_cycle(&mut rng))),
-        family::KMALLOC => (0..req.cycles).for_each(|_| tally(kmalloc_cycle(&mut rng))),
-        family::VMALLOC => (0..req.cycles).for_each(|_| tally(vmalloc_cycle(&mut rng))),
-        family::SLAB => (0..req.cycles).for_each(|_| tally(slab_cycle(&caches.objects, &mut rng))),
-        family::MEMPOOL => {
-            let mut served = 0;
-            for _ in 0..req.cycles {
-                // Ask for the reserve's worth: with a working backing every
-                // element comes from it; under injection the reserve makes
-                // up for the failures.
-                tally(mempool_cycle(&caches.pool, POOL_MIN).map(|n| served += n as u64));
-            }
-            req.reserve_served = served;
-        }
+    let cycle: fn(&Caches, &mut Rng) -> Result<u64> = match req.family {
+        family::PAGES => |_, rng| pages_cycle(rng).map(|()| 0),
+        family::KMALLOC => |_, rng| kmalloc_cycle(rng).map(|()| 0),
+        family::VMALLOC => |_, rng| vmalloc_cycle(rng).map(|()| 0),
+        family::SLAB => |c, rng| slab_cycle(&c.objects, rng).map(|()| 0),
+        // Ask for the reserve's worth: with a working backing every element
+        // comes from it; under injection the reserve makes up for failures.
+        family::MEMPOOL => |c, _| mempool_cycle(&c.pool, POOL_MIN).map(|n| n as u64),
         _ => return Err(EINVAL),
+    };
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ req.cycles);
+    for _ in 0..req.cycles {
+        match cycle(caches, &mut rng) {
+            Ok(served) => {
+                req.ok += 1;
+                req.reserve_served += served;
+            }
+            Err(e) if e == ENOMEM => req.enomem += 1,
+            Err(_) => req.other += 1,
+        }
+        yield_point()?;
     }
     Ok(())
 }

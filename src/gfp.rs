@@ -29,6 +29,20 @@
 //! preallocate, or use a [`crate::mempool::Mempool`], which is what
 //! `__GFP_NOFAIL` users are asked to do instead.
 //!
+//! # Which masks are accepted
+//!
+//! Every mask a caller can build is made of the constants below joined with
+//! `|`; the raw constructor is `unsafe` and crate-private (it exists for
+//! masks the kernel hands back to a callback), so `__GFP_NOFAIL` and
+//! unknown bits cannot be expressed. Zone modifiers can still be joined in
+//! ways `gfp_zone()` has no zone for (`GFP_DMA | GFP_DMA32`,
+//! `GFP_HIGHUSER | GFP_DMA32`: `GFP_ZONE_BAD`, a `VM_BUG_ON()` on
+//! `CONFIG_DEBUG_VM` kernels). Every allocator wrapper therefore converts
+//! the mask with [`Gfp::for_pages`] or [`Gfp::for_slab`] (which also
+//! refuses `__GFP_DMA32`/`__GFP_HIGHMEM` for slab objects,
+//! `GFP_SLAB_BUG_MASK`) and returns `EINVAL`, with one log line, before
+//! the allocator sees it. The check is a few bit operations.
+//!
 //! # Examples
 //!
 //! ```ignore
@@ -117,10 +131,72 @@ impl Gfp {
         self.0
     }
 
-    /// Builds a mask from a raw `gfp_t` (e.g. one C handed to a callback).
+    /// Builds a mask from a raw `gfp_t`, e.g. the one a `mempool_t` hands to
+    /// its backing's allocation callback.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be a mask the kernel itself composed for an allocation
+    /// (so its zone bits are a valid combination and any `__GFP_NOFAIL` in it
+    /// was the kernel's choice, not this crate's): the constants and `|`
+    /// cannot produce `__GFP_NOFAIL`, and this function must not be a way
+    /// around that.
     #[inline]
-    pub const fn from_raw(raw: bindings::gfp_t) -> Gfp {
+    pub(crate) const unsafe fn from_raw(raw: bindings::gfp_t) -> Gfp {
         Gfp(raw)
+    }
+
+    /// The zone modifiers of the mask (`GFP_ZONEMASK`).
+    const ZONEMASK: bindings::gfp_t =
+        Self::__GFP_DMA.0 | Self::__GFP_HIGHMEM.0 | Self::__GFP_DMA32.0 | Self::__GFP_MOVABLE.0;
+
+    /// Whether the zone modifiers form a combination `gfp_zone()` accepts.
+    ///
+    /// `gfp_zone()` looks the zone bits up in `GFP_ZONE_TABLE` and, on
+    /// `CONFIG_DEBUG_VM` kernels, hits `VM_BUG_ON()` for the combinations in
+    /// `GFP_ZONE_BAD`: exactly those with two or more of `__GFP_DMA`,
+    /// `__GFP_DMA32` and `__GFP_HIGHMEM` (with or without `__GFP_MOVABLE`).
+    /// A KUnit case compares this with `GFP_ZONE_BAD` for all 16 patterns.
+    #[inline]
+    pub const fn zone_is_valid(self) -> bool {
+        let z = self.0 & Self::ZONEMASK;
+        let n = (z & Self::__GFP_DMA.0 != 0) as u32
+            + (z & Self::__GFP_DMA32.0 != 0) as u32
+            + (z & Self::__GFP_HIGHMEM.0 != 0) as u32;
+        n <= 1
+    }
+
+    /// The raw mask for the page allocator (`alloc_pages()`,
+    /// `__get_free_pages()`, `vmalloc()`), or `EINVAL` (and one log line)
+    /// for a zone combination `gfp_zone()` would `VM_BUG_ON()`.
+    #[inline]
+    pub(crate) fn for_pages(self) -> Result<bindings::gfp_t> {
+        if !self.zone_is_valid() {
+            return Err(self.refuse("two zone modifiers: gfp_zone() has no zone for them"));
+        }
+        Ok(self.0)
+    }
+
+    /// The raw mask for the slab allocator (`kmalloc()`,
+    /// `kmem_cache_alloc()`): as [`Gfp::for_pages`], and `EINVAL` for
+    /// `__GFP_DMA32` or `__GFP_HIGHMEM`, which slab objects cannot honour
+    /// (`GFP_SLAB_BUG_MASK`: SLUB strips them and dumps a stack through
+    /// `kmalloc_fix_flags()`).
+    #[inline]
+    pub(crate) fn for_slab(self) -> Result<bindings::gfp_t> {
+        if self.0 & (Self::__GFP_DMA32.0 | Self::__GFP_HIGHMEM.0) != 0 {
+            return Err(
+                self.refuse("__GFP_DMA32/__GFP_HIGHMEM: slab objects cannot come from there")
+            );
+        }
+        self.for_pages()
+    }
+
+    /// Logs why the mask is refused; `EINVAL`.
+    #[cold]
+    pub(crate) fn refuse(self, why: &str) -> Error {
+        pr_warn!("refusing gfp {}: {}\n", self, why);
+        EINVAL
     }
 
     /// `self | other`, usable in `const` items.
@@ -357,6 +433,42 @@ mod tests {
         assert!(Gfp::GFP_USER.contains(Gfp::GFP_KERNEL));
         assert!(!Gfp::GFP_NOFS.contains(Gfp::__GFP_FS));
         assert!(!Gfp::GFP_NOIO.contains(Gfp::__GFP_IO));
+    }
+
+    /// `zone_is_valid()` agrees with C's `GFP_ZONE_BAD` on all 16
+    /// combinations of the four zone modifiers.
+    #[test]
+    fn zone_validity_matches_c() {
+        let mods = [
+            Gfp::__GFP_DMA,
+            Gfp::__GFP_HIGHMEM,
+            Gfp::__GFP_DMA32,
+            Gfp::__GFP_MOVABLE,
+        ];
+        let mut bad = 0;
+        for pattern in 0..16u32 {
+            let mut g = Gfp::GFP_KERNEL;
+            for (i, m) in mods.iter().enumerate() {
+                if pattern & (1 << i) != 0 {
+                    g = g | *m;
+                }
+            }
+            // SAFETY: `mapdrv_gfp_zone_bad` only computes on its argument.
+            let c_bad = unsafe { crate::helpers::mapdrv_gfp_zone_bad(g.as_raw()) };
+            assert_eq!(g.zone_is_valid(), !c_bad);
+            bad += usize::from(c_bad);
+        }
+        // GFP_ZONE_BAD lists eight combinations.
+        assert_eq!(bad, 8);
+        assert_eq!(
+            (Gfp::GFP_DMA | Gfp::GFP_DMA32).for_pages().err(),
+            Some(EINVAL)
+        );
+        assert_eq!(Gfp::GFP_HIGHUSER.for_slab().err(), Some(EINVAL));
+        assert_eq!(
+            Gfp::GFP_HIGHUSER.for_pages().ok(),
+            Some(Gfp::GFP_HIGHUSER.as_raw())
+        );
     }
 
     /// Zone numbers map both ways and unknown numbers are refused.

@@ -13,7 +13,9 @@
 #include <linux/io.h>
 #include <linux/mempool.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/vmstat.h>
 
@@ -86,3 +88,26 @@ gfp_t mapdrv_gfp_c_value(unsigned int which)
 
 	return which < ARRAY_SIZE(values) ? values[which] : 0;
 }
+
+/* gfp_zone()'s table of invalid zone-modifier combinations (include/linux/gfp.h). */
+bool mapdrv_gfp_zone_bad(gfp_t gfp)
+{
+	return (GFP_ZONE_BAD >> ((__force unsigned int)gfp & GFP_ZONEMASK)) & 1;
+}
+
+/*
+ * copy_to_user()/copy_from_user() are static inline: they run
+ * check_copy_size() (hardened usercopy: the kernel range must lie inside
+ * one object, here one vmalloc area) before the out-of-line copy.
+ */
+unsigned long mapdrv_copy_to_user(void __user *to, const void *from, unsigned long n)
+{
+	return copy_to_user(to, from, n);
+}
+
+unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned long n)
+{
+	return copy_from_user(to, from, n);
+}
+
+void mapdrv_cond_resched(void) { cond_resched(); }

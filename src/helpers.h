@@ -39,5 +39,9 @@ unsigned long mapdrv_vmalloc_end(void);
 unsigned long mapdrv_nr_free_pages(void);
 unsigned long mapdrv_totalram_pages(void);
 gfp_t mapdrv_gfp_c_value(unsigned int which);
+bool mapdrv_gfp_zone_bad(gfp_t gfp);
+unsigned long mapdrv_copy_to_user(void __user *to, const void *from, unsigned long n);
+unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned long n);
+void mapdrv_cond_resched(void);
 
 #endif /* MAPDRV_HELPERS_H */

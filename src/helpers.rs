@@ -101,6 +101,21 @@ extern "C" {
     pub(crate) fn mapdrv_totalram_pages() -> c_ulong;
     /// The C value of GFP mask number `which` (see `src/helpers.c`). Always safe.
     pub(crate) fn mapdrv_gfp_c_value(which: c_uint) -> bindings::gfp_t;
+    /// Whether `gfp`'s zone modifiers are in `GFP_ZONE_BAD`. Always safe.
+    pub(crate) fn mapdrv_gfp_zone_bad(gfp: bindings::gfp_t) -> bool;
+    /// `copy_to_user()`, with hardened usercopy's `check_copy_size()`.
+    /// `from` must be valid for reads of `n` bytes; `to` may be any user
+    /// address (faults are handled). Returns the bytes *not* copied. Sleeps.
+    pub(crate) fn mapdrv_copy_to_user(to: *mut c_void, from: *const c_void, n: c_ulong) -> c_ulong;
+    /// `copy_from_user()`, as above in the other direction: `to` must be
+    /// valid for writes of `n` bytes. Returns the bytes *not* copied. Sleeps.
+    pub(crate) fn mapdrv_copy_from_user(
+        to: *mut c_void,
+        from: *const c_void,
+        n: c_ulong,
+    ) -> c_ulong;
+    /// `cond_resched()`. Process context only.
+    pub(crate) fn mapdrv_cond_resched();
 }
 
 /// `PAGE_OFFSET`: where the direct map starts (randomised by KASLR).

@@ -24,7 +24,7 @@
 //! ```ignore
 //! use crate::{gfp::Gfp, kmalloc::KmallocBuf};
 //! let buf = KmallocBuf::zalloc(100, Gfp::GFP_KERNEL)?;   // kzalloc(100, GFP_KERNEL)
-//! assert_eq!(buf.len(), 100);
+//! assert_eq!(buf.len(), 100);                             // `KmallocBuf<Init>`
 //! assert_eq!(buf.ksize(), 128);                           // the kmalloc-128 class
 //! assert!(buf.as_slice().iter().all(|&b| b == 0));
 //! assert!(KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).is_err()); // > KMALLOC_MAX_SIZE
@@ -32,7 +32,9 @@
 
 use crate::gfp::Gfp;
 use crate::helpers::*;
-use crate::pages::{PageRef, PAGE_SIZE};
+use crate::pages::{uninit_bytes, uninit_bytes_mut, Contents, Init, PageRef, Uninit, PAGE_SIZE};
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
@@ -46,20 +48,26 @@ pub const KMALLOC_MAX_CACHE_SIZE: usize = bindings::KMALLOC_MAX_CACHE_SIZE as us
 
 /// One `kmalloc()`ed object of `len` bytes, `kfree()`d on `Drop`.
 ///
+/// `S` says what is known of the contents: [`KmallocBuf::alloc`] gives
+/// [`Uninit`] (`MaybeUninit<u8>` views), [`KmallocBuf::zalloc`] and
+/// [`KmallocBuf::fill`] give [`Init`] (`u8` views).
+///
 /// # Invariants
 ///
 /// `ptr` was returned by `kmalloc()`/`kzalloc()` for a request of `len`
-/// bytes (`0 < len <= KMALLOC_MAX_SIZE`) and is exclusively owned.
-pub struct KmallocBuf {
+/// bytes (`0 < len <= KMALLOC_MAX_SIZE`) and is exclusively owned. If `S`
+/// is [`Init`], all `len` bytes have been written.
+pub struct KmallocBuf<S: Contents = Uninit> {
     ptr: NonNull<u8>,
     len: usize,
+    _contents: PhantomData<S>,
 }
 
 // SAFETY: owned memory, freeable from any context that may call `kfree()`
 // (any context).
-unsafe impl Send for KmallocBuf {}
+unsafe impl<S: Contents> Send for KmallocBuf<S> {}
 // SAFETY: `&self` methods only read.
-unsafe impl Sync for KmallocBuf {}
+unsafe impl<S: Contents> Sync for KmallocBuf<S> {}
 
 fn check_len(len: usize) -> Result {
     if len == 0 || len > KMALLOC_MAX_SIZE {
@@ -73,23 +81,85 @@ fn check_len(len: usize) -> Result {
     Ok(())
 }
 
-impl KmallocBuf {
+impl KmallocBuf<Uninit> {
     /// `kmalloc(len, gfp)`. `EINVAL` for `len == 0` or `len >
     /// KMALLOC_MAX_SIZE` (checked first: the kernel would `WARN` on the
-    /// latter), `ENOMEM` when the allocator fails.
+    /// latter) and for masks slab cannot serve ([`Gfp::for_slab`]),
+    /// `ENOMEM` when the allocator fails.
     pub fn alloc(len: usize, gfp: Gfp) -> Result<Self> {
         check_len(len)?;
-        // SAFETY: `len` is in range; sleeping is the caller's choice via `gfp`.
-        let ptr = unsafe { mapdrv_kmalloc(len, gfp.as_raw()) };
+        let raw = gfp.for_slab()?;
+        // SAFETY: `len` and the mask are valid; sleeping is the caller's
+        // choice via `gfp`.
+        let ptr = unsafe { mapdrv_kmalloc(len, raw) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
         // INVARIANT: a non-NULL result is an owned object of `len` bytes.
-        Ok(KmallocBuf { ptr, len })
+        Ok(KmallocBuf {
+            ptr,
+            len,
+            _contents: PhantomData,
+        })
     }
+}
 
+impl KmallocBuf<Init> {
     /// `kzalloc(len, gfp)`: like [`KmallocBuf::alloc`], zeroed. (`kzalloc()`
     /// is `kmalloc()` with `__GFP_ZERO`, in C as here.)
     pub fn zalloc(len: usize, gfp: Gfp) -> Result<Self> {
-        Self::alloc(len, gfp | Gfp::__GFP_ZERO)
+        let buf = KmallocBuf::alloc(len, gfp | Gfp::__GFP_ZERO)?;
+        // SAFETY: `__GFP_ZERO` zeroed the object.
+        Ok(unsafe { buf.assume_init() })
+    }
+
+    /// The requested bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` owned, written bytes of direct-mapped memory;
+        // `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The requested bytes, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<S: Contents> KmallocBuf<S> {
+    /// The same object, known to be initialised.
+    ///
+    /// # Safety
+    ///
+    /// All `len` bytes must have been written.
+    unsafe fn assume_init(self) -> KmallocBuf<Init> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // INVARIANT: the same owned object; initialised per the caller.
+        KmallocBuf {
+            ptr: this.ptr,
+            len: this.len,
+            _contents: PhantomData,
+        }
+    }
+
+    /// Fills the requested bytes with `byte`; from then on `u8` views.
+    pub fn fill(mut self, byte: u8) -> KmallocBuf<Init> {
+        for b in self.as_uninit_mut() {
+            b.write(byte);
+        }
+        // SAFETY: every byte was just written.
+        unsafe { self.assume_init() }
+    }
+
+    /// The requested bytes, possibly uninitialised.
+    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
+        // SAFETY: `len` owned bytes; `&self` excludes writers.
+        unsafe { uninit_bytes(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The requested bytes, possibly uninitialised, writable.
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
+        unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.len) }
     }
 
     /// The requested length.
@@ -116,19 +186,6 @@ impl KmallocBuf {
         self.ptr.as_ptr()
     }
 
-    /// The requested bytes (see [`crate::pages::Pages::as_slice`] on the
-    /// contents of memory allocated without `__GFP_ZERO`).
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: `len` owned bytes of direct-mapped memory; `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-
-    /// The requested bytes, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
-    }
-
     /// The pages the object spans, first to last.
     pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
         let start = self.ptr.as_ptr() as usize & !(PAGE_SIZE - 1);
@@ -144,7 +201,7 @@ impl KmallocBuf {
     }
 }
 
-impl Drop for KmallocBuf {
+impl<S: Contents> Drop for KmallocBuf<S> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant we own this kmalloc object; this is
         // the only place it is freed.
@@ -160,8 +217,8 @@ mod tests {
     #[test]
     fn kzalloc_is_zero() -> Result {
         for len in [1usize, 64, 100, 4096, 3 * PAGE_SIZE + 5] {
-            let mut dirty = KmallocBuf::alloc(len, Gfp::GFP_KERNEL)?;
-            dirty.as_mut_slice().fill(0xff);
+            let dirty = KmallocBuf::alloc(len, Gfp::GFP_KERNEL)?.fill(0xff);
+            assert!(dirty.as_slice().iter().all(|&b| b == 0xff));
             drop(dirty);
             let z = KmallocBuf::zalloc(len, Gfp::GFP_KERNEL)?;
             assert!(z.as_slice().iter().all(|&b| b == 0));
@@ -221,6 +278,17 @@ mod tests {
         );
         assert_eq!(
             KmallocBuf::zalloc(64 << 20, Gfp::GFP_KERNEL).err(),
+            Some(EINVAL)
+        );
+        // Masks slab cannot serve are refused before kmalloc()'s
+        // `kmalloc_fix_flags()` stack dump.
+        assert_eq!(KmallocBuf::alloc(64, Gfp::GFP_HIGHUSER).err(), Some(EINVAL));
+        assert_eq!(
+            KmallocBuf::alloc(64, Gfp::GFP_KERNEL | Gfp::GFP_DMA32).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            KmallocBuf::zalloc(64, Gfp::GFP_KERNEL | Gfp::GFP_DMA | Gfp::GFP_DMA32).err(),
             Some(EINVAL)
         );
         // SAFETY: a plain kmalloc call; NULL is expected and nothing is freed.

@@ -72,11 +72,7 @@ module! {
         },
         fault_around_pages: usize {
             default: 16,
-            description: "Pages mapped per fault when map_mode=1 (1..=512)",
-        },
-        fault_vma_lock: u8 {
-            default: 0,
-            description: "1: declare the fault handler safe under the per-VMA lock (no mmap_lock retry per fault)",
+            description: "Pages mapped per fault when map_mode=1 (1..=512, checked in every mode)",
         },
     },
 }
@@ -103,23 +99,21 @@ struct Mapdrv {
 }
 
 impl kernel::InPlaceModule for Mapdrv {
-    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let report = *module_parameters::report.value();
         let show_addresses = *module_parameters::show_addresses.value();
         let pages = *module_parameters::buffer_pages.value();
         let verbose = *module_parameters::verbose.value();
         let map_mode = *module_parameters::map_mode.value();
         let fault_around_pages = *module_parameters::fault_around_pages.value();
-        let fault_vma_lock = *module_parameters::fault_vma_lock.value();
         try_pin_init!(Self {
             _objects: {
-                if report > 1 || show_addresses > 1 || verbose > 2 || fault_vma_lock > 1 {
+                if report > 1 || show_addresses > 1 || verbose > 2 {
                     pr_err!(
-                        "invalid parameters report={} show_addresses={} verbose={} fault_vma_lock={}: report, show_addresses and fault_vma_lock are 0 or 1, verbose 0..=2\n",
+                        "invalid parameters report={} show_addresses={} verbose={}: report and show_addresses are 0 or 1, verbose 0..=2\n",
                         report,
                         show_addresses,
-                        verbose,
-                        fault_vma_lock
+                        verbose
                     );
                     return Err(EINVAL);
                 }
@@ -135,12 +129,10 @@ impl kernel::InPlaceModule for Mapdrv {
             },
             device <- miscdev::MiscRegistration::register(
                 c"mapdrv",
-                module,
                 device::MapdrvDevice::new(
                     pages,
                     verbose,
                     device::MapMode::from_params(map_mode, fault_around_pages)?,
-                    fault_vma_lock == 1,
                 )?,
             ),
         })

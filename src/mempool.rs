@@ -38,15 +38,16 @@
 //! let cache = KmemCache::<[u8; 256]>::new(c"my_bufs", SlabFlags::NONE)?;
 //! let pool = Mempool::slab(16, &cache)?;          // 16 objects held in reserve
 //! let mut e = pool.alloc(Gfp::GFP_NOIO)?;          // never fails: may wait
-//! e.as_mut_slice()[0] = 1;
+//! e.as_uninit_mut()[0].write(1);                   // elements are raw bytes
 //! drop(e);                                         // mempool_free()
 //! ```
 
 use crate::gfp::Gfp;
 use crate::helpers::*;
-use crate::pages::{PageRef, MAX_ORDER, PAGE_SIZE};
+use crate::pages::{uninit_bytes, uninit_bytes_mut, PageRef, MAX_ORDER, PAGE_SIZE};
 use crate::slab::KmemCache;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::ffi::c_void;
@@ -83,8 +84,12 @@ unsafe extern "C" fn backing_alloc<B: PoolBacking>(
 ) -> *mut c_void {
     // SAFETY: guaranteed by the caller (the pool passes its `pool_data`).
     let backing = unsafe { &*data.cast::<B>() };
+    // SAFETY: `mempool_alloc()` composed `gfp` from a mask `Mempool::alloc`
+    // validated (it adds only `__GFP_NOMEMALLOC | __GFP_NORETRY |
+    // __GFP_NOWARN` and removes reclaim bits).
+    let gfp = unsafe { Gfp::from_raw(gfp) };
     backing
-        .alloc(Gfp::from_raw(gfp))
+        .alloc(gfp)
         .map_or(core::ptr::null_mut(), |p| p.as_ptr().cast())
 }
 
@@ -162,7 +167,10 @@ impl<'b> Mempool<'b> {
         })
     }
 
-    /// A pool of `cache`'s objects (`mempool_alloc_slab()` / `mempool_free_slab()`).
+    /// A pool of `cache`'s objects (`mempool_alloc_slab()` /
+    /// `mempool_free_slab()`), handed out as untyped bytes. A cache with a
+    /// constructor (`CtorCache`) cannot be passed: its free objects must stay
+    /// valid `T`s, which byte access could break.
     pub fn slab<T>(min_nr: usize, cache: &'b KmemCache<T>) -> Result<Self> {
         // SAFETY: the slab helpers take the cache as pool data; `cache` is
         // borrowed for `'b`, so it outlives the pool.
@@ -231,10 +239,24 @@ impl<'b> Mempool<'b> {
     /// Takes an element (`mempool_alloc()`): from the backing if it can,
     /// else from the reserve. With a sleeping mask this waits rather than
     /// fail (see the module doc); otherwise `ENOMEM` when both are empty.
+    ///
+    /// `EINVAL` (one log line) for `__GFP_ZERO`, which `mempool_alloc()`
+    /// `VM_WARN`s on (reserve elements would come back dirty), and for
+    /// masks the backing cannot serve (zone mixes; `__GFP_DMA32` and
+    /// `__GFP_HIGHMEM` for byte pools).
     pub fn alloc(&self, gfp: Gfp) -> Result<PoolElement<'_>> {
-        // SAFETY: the pool is live (type invariant); sleeping is the
-        // caller's choice via `gfp`.
-        let e = unsafe { mapdrv_mempool_alloc(self.pool.as_ptr(), gfp.as_raw()) };
+        if gfp.contains(Gfp::__GFP_ZERO) {
+            return Err(
+                gfp.refuse("mempool elements are not zeroed (reserve elements come back dirty)")
+            );
+        }
+        let raw = match self.kind {
+            ElementKind::Pages(_) => gfp.for_pages()?,
+            ElementKind::Bytes(_) => gfp.for_slab()?,
+        };
+        // SAFETY: the pool is live (type invariant), the mask valid for its
+        // backing; sleeping is the caller's choice via `gfp`.
+        let e = unsafe { mapdrv_mempool_alloc(self.pool.as_ptr(), raw) };
         let elem = NonNull::new(e).ok_or(ENOMEM)?;
         // INVARIANT: a non-NULL element of this pool, now ours.
         Ok(PoolElement { elem, pool: self })
@@ -320,16 +342,17 @@ impl PoolElement<'_> {
         false
     }
 
-    /// The element's memory (holding whatever its previous user left).
-    pub fn as_slice(&self) -> &[u8] {
+    /// The element's memory, holding whatever its previous user left, or
+    /// nothing ever written: possibly uninitialised bytes.
+    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
         // SAFETY: `len()` owned bytes at `as_ptr()`; `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.len()) }
+        unsafe { uninit_bytes(self.as_ptr(), self.len()) }
     }
 
     /// The element's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.len()) }
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
+        unsafe { uninit_bytes_mut(self.as_ptr(), self.len()) }
     }
 }
 
@@ -416,7 +439,7 @@ mod tests {
         let mut held = KVec::new();
         for i in 0..MIN {
             let mut e = pool.alloc(Gfp::GFP_NOWAIT)?;
-            e.as_mut_slice().fill(i as u8);
+            e.as_uninit_mut().fill(MaybeUninit::new(i as u8));
             held.push(e, GFP_KERNEL)?;
         }
         assert_eq!(pool.reserve(), 0);
@@ -461,8 +484,11 @@ mod tests {
         assert_eq!(pool.reserve(), 8);
         assert_eq!(pool.kind(), ElementKind::Bytes(cache.object_size()));
         let mut e = pool.alloc(Gfp::GFP_KERNEL)?;
-        e.as_mut_slice().fill(0xab);
-        assert!(e.as_slice().iter().all(|&x| x == 0xab));
+        e.as_uninit_mut().fill(MaybeUninit::new(0xab));
+        for b in e.as_uninit() {
+            // SAFETY: every byte was written just above.
+            assert_eq!(unsafe { b.assume_init() }, 0xab);
+        }
         assert!(e.len() >= 200);
         Ok(())
     }
@@ -484,11 +510,35 @@ mod tests {
         Ok(())
     }
 
-    /// Bad parameters are refused before reaching `mempool_create()`.
+    /// Bad parameters are refused before reaching `mempool_create()`, bad
+    /// masks before `mempool_alloc()` (which `VM_WARN`s on `__GFP_ZERO`).
     #[test]
-    fn bad_parameters() {
+    fn bad_parameters() -> Result {
         assert_eq!(Mempool::pages(1, MAX_ORDER + 1).err(), Some(EINVAL));
         assert_eq!(Mempool::kmalloc(1, 0).err(), Some(EINVAL));
         assert_eq!(Mempool::kmalloc(0, 64).err(), Some(EINVAL));
+        let km = Mempool::kmalloc(1, 64)?;
+        assert_eq!(
+            km.alloc(Gfp::GFP_KERNEL | Gfp::__GFP_ZERO).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            km.alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32).err(),
+            Some(EINVAL)
+        );
+        let pages = Mempool::pages(1, 0)?;
+        assert_eq!(
+            pages.alloc(Gfp::GFP_NOWAIT | Gfp::__GFP_ZERO).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            pages
+                .alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA | Gfp::GFP_DMA32)
+                .err(),
+            Some(EINVAL)
+        );
+        // A page pool may come from below 4 GiB.
+        drop(pages.alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32)?);
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A misc device whose `file_operations` carry `.owner`.
+//! A misc device whose `file_operations` carry `.owner`, and that cannot be
+//! torn down under an open file.
 //!
 //! C API: `misc_register()` / `misc_deregister()` (`include/linux/miscdevice.h`)
 //! and `struct file_operations` (`include/linux/fs.h`).
@@ -21,9 +22,33 @@
 //! has begun) before any driver code runs, and the final `fput()` calls
 //! `module_put()` after the driver's `release` has returned. A mapping holds
 //! a reference on its file (`vma->vm_file`), so it pins the module too, even
-//! after the fd is closed. So mapdrv builds its `file_operations` at
-//! registration time, inside the pinned registration, with `.owner` set to
-//! the module passed to `init` — the fix proposed for #1182, shown working.
+//! after the fd is closed.
+//!
+//! # Design: nothing an open file uses lives in the registration
+//!
+//! What hostile safe code could try, and why it is harmless here:
+//!
+//! - *Drop the registration while a file is open.* An open file reaches two
+//!   things: its `f_op` and its `private_data`. `f_op` is
+//!   `VTable::<T>::FOPS`, a constant promoted to a `static` of this module,
+//!   with `.owner` pointing at this module's `struct module`
+//!   (`__this_module`, the same symbol `module!` uses): it lives as long as
+//!   the module text, which `.owner` pins. `private_data` is the file's own
+//!   `Arc<T>` reference, taken in `open` (under `misc_mtx`, which
+//!   `misc_deregister()` also takes, so the registration is alive while it is
+//!   read) and dropped in `release`. Dropping a registration early only
+//!   removes the device node; open files keep working on their `Arc<T>`.
+//! - *Take a reference to the file in `release`.* `release` runs from the
+//!   last `fput()`, with the file's count already zero: an `ARef<File>` made
+//!   there would resurrect it (a use-after-free). So [`MiscDevice::release`]
+//!   gets no file at all.
+//! - *Treat a `read`/`write`/`llseek` file as shareable.* Those run inside
+//!   an `fdget_pos()` region, where `kernel::fs::File`'s invariant does not
+//!   hold; they get a [`LocalFile`], as upstream prescribes.
+//!
+//! `compat_ioctl` is `compat_ptr_ioctl()` when the kernel has
+//! `CONFIG_COMPAT` (every ioctl argument here is a pointer to a struct whose
+//! layout is the same for 32- and 64-bit callers, asserted in `src/abi.rs`).
 //!
 //! The trait mirrors `kernel::miscdevice::MiscDevice` (`#[vtable]`, optional
 //! methods), with `read`/`write`/`llseek` in the classic `char __user *`
@@ -35,48 +60,56 @@
 //! #[pin_data]
 //! struct Module { #[pin] dev: MiscRegistration<MyDevice> }
 //! impl InPlaceModule for Module {
-//!     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-//!         try_pin_init!(Self { dev <- MiscRegistration::register(c"mydev", module, MyDevice::new()?) })
+//!     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+//!         try_pin_init!(Self { dev <- MiscRegistration::register(c"mydev", Arc::new(MyDevice::new(), GFP_KERNEL)?) })
 //!     }
 //! }
 //! ```
 
 use core::ffi::CStr;
-use core::marker::PhantomPinned;
+use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::error::VTABLE_DEFAULT_ERROR;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
-use kernel::fs::File;
+use kernel::fs::{File, LocalFile};
 use kernel::mm::virt::VmaNew;
 use kernel::prelude::*;
-use kernel::types::Opaque;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::{ForeignOwnable, Opaque};
 use kernel::uaccess::UserPtr;
 
 /// What a misc device does. `Self` is the device's state, shared by every
-/// open file; each method gets it as `&self`.
+/// open file (each holds an `Arc<Self>`); each method gets it as `&self`.
 #[vtable]
-pub trait MiscDevice: Send + Sync + Sized {
+pub trait MiscDevice: Send + Sync + Sized + 'static {
     /// `open`. Runs after the VFS has pinned the module.
     fn open(&self, _file: &File) -> Result {
         Ok(())
     }
 
-    /// `release`, the last `fput()` of an open file.
-    fn release(&self, _file: &File) {}
+    /// `release`, the last `fput()` of an open file. It gets no file: the
+    /// file's reference count is already zero.
+    fn release(&self) {}
 
     /// `read`: copy up to `len` bytes to user space at `buf` from position
     /// `*pos`, advancing it; return the number of bytes copied.
-    fn read(&self, _file: &File, _buf: UserPtr, _len: usize, _pos: &mut i64) -> Result<usize> {
+    fn read(&self, _file: &LocalFile, _buf: UserPtr, _len: usize, _pos: &mut i64) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// `write`: like `read`, from user space.
-    fn write(&self, _file: &File, _buf: UserPtr, _len: usize, _pos: &mut i64) -> Result<usize> {
+    fn write(
+        &self,
+        _file: &LocalFile,
+        _buf: UserPtr,
+        _len: usize,
+        _pos: &mut i64,
+    ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// `llseek`: the new position.
-    fn llseek(&self, _file: &File, _offset: i64, _whence: i32) -> Result<i64> {
+    fn llseek(&self, _file: &LocalFile, _offset: i64, _whence: i32) -> Result<i64> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -85,7 +118,7 @@ pub trait MiscDevice: Send + Sync + Sized {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `unlocked_ioctl`.
+    /// `unlocked_ioctl` (and `compat_ioctl`, through `compat_ptr_ioctl()`).
     fn ioctl(&self, _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -95,20 +128,14 @@ pub trait MiscDevice: Send + Sync + Sized {
 ///
 /// # Invariants
 ///
-/// `misc` is registered with `misc_register()` and points to `fops`, whose
-/// `.owner` is the module that owns this registration; `data` is
-/// initialised. Deregistration happens once, in `Drop`, before `data` and
-/// `fops` are dropped. While any file of the device is open the module is
-/// pinned, so the registration outlives every file operation.
+/// `misc` is registered with `misc_register()`, its `fops` is
+/// `VTable::<T>::FOPS`, and `data` is the state every file opened through
+/// it gets a reference to. Deregistration happens once, in `Drop`.
 #[pin_data(PinnedDrop)]
 pub struct MiscRegistration<T: MiscDevice> {
     #[pin]
     misc: Opaque<bindings::miscdevice>,
-    #[pin]
-    fops: Opaque<bindings::file_operations>,
-    data: T,
-    #[pin]
-    _pin: PhantomPinned,
+    data: Arc<T>,
 }
 
 // SAFETY: registration and deregistration may happen on any thread; `T` is
@@ -119,127 +146,147 @@ unsafe impl<T: MiscDevice> Sync for MiscRegistration<T> {}
 
 impl<T: MiscDevice> MiscRegistration<T> {
     /// Registers a misc device named `name` (node `/dev/<name>`) with a
-    /// dynamic minor, owned by `module`, with `data` as its state.
-    pub fn register(
-        name: &'static CStr,
-        module: &'static ThisModule,
-        data: T,
-    ) -> impl PinInit<Self, Error> {
-        let init = move |slot: *mut Self| {
-            // SAFETY: `slot` is valid for writes and pinned (the
-            // `pin_init_from_closure` contract); we initialise every field
-            // before registering, and on error drop what we wrote.
-            unsafe {
-                core::ptr::addr_of_mut!((*slot).data).write(data);
-                let fops = Opaque::cast_into(core::ptr::addr_of!((*slot).fops));
-                fops.write(Self::fops(module));
-                let misc = Opaque::cast_into(core::ptr::addr_of!((*slot).misc));
-                misc.write(pin_init::zeroed());
-                (*misc).minor = bindings::MISC_DYNAMIC_MINOR as c_int;
-                (*misc).name = name.as_char_ptr();
-                (*misc).fops = fops;
-                let ret = bindings::misc_register(misc);
-                if ret != 0 {
-                    core::ptr::drop_in_place(core::ptr::addr_of_mut!((*slot).data));
-                    return Err(Error::from_errno(ret));
+    /// dynamic minor, with `data` as its state. The device's
+    /// `file_operations` are owned by the module this crate is built into.
+    pub fn register(name: &'static CStr, data: Arc<T>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            data,
+            misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+                // SAFETY: `slot` is valid for writes (the `try_ffi_init`
+                // contract); all-zero is a valid `miscdevice` to start from.
+                unsafe {
+                    slot.write(pin_init::zeroed());
+                    (*slot).minor = bindings::MISC_DYNAMIC_MINOR as c_int;
+                    (*slot).name = name.as_char_ptr();
+                    (*slot).fops = VTable::<T>::FOPS;
                 }
-            }
-            // INVARIANT: registered, pointing at our `fops` with `.owner`.
-            Ok(())
-        };
-        // SAFETY: the closure initialises all of `Self` on success and
-        // leaves nothing to drop on failure; `Self` is never moved (pinned).
-        unsafe { pin_init::pin_init_from_closure(init) }
+                // SAFETY: the `miscdevice` is initialised and pinned (it
+                // lives in `Opaque` inside a pinned `Self`); `data` is
+                // written before it (field order of the initialiser), so
+                // an `open` racing with registration finds it.
+                kernel::error::to_result(unsafe { bindings::misc_register(slot) })
+            }),
+        })
     }
 
     /// The device's state.
     #[inline]
-    pub fn data(&self) -> &T {
+    pub fn data(&self) -> &Arc<T> {
         &self.data
     }
+}
 
-    /// The `struct file_operations` for `T`, owned by `module`.
-    fn fops(module: &'static ThisModule) -> bindings::file_operations {
-        bindings::file_operations {
-            owner: module.as_ptr(),
-            open: Some(Self::open),
-            release: Some(Self::release),
-            read: if T::HAS_READ { Some(Self::read) } else { None },
-            write: if T::HAS_WRITE {
-                Some(Self::write)
-            } else {
-                None
-            },
-            llseek: if T::HAS_LLSEEK {
-                Some(Self::llseek)
-            } else {
-                None
-            },
-            mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
-            unlocked_ioctl: if T::HAS_IOCTL {
-                Some(Self::ioctl)
-            } else {
-                None
-            },
-            ..pin_init::zeroed()
-        }
+#[pinned_drop]
+impl<T: MiscDevice> PinnedDrop for MiscRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered (type invariant). After this the node is gone
+        // and no new open can reach `self`; files already open hold their
+        // own `Arc<T>` and use the module-static `FOPS`, not `self`.
+        unsafe { bindings::misc_deregister(self.misc.get()) };
     }
+}
 
-    /// The registration a file of this device belongs to.
+/// The `file_operations` for `T`, and the trampolines they point to.
+struct VTable<T: MiscDevice>(PhantomData<T>);
+
+impl<T: MiscDevice> VTable<T> {
+    /// The table. Referenced as `&Self::FOPS_VALUE`, a constant promoted to
+    /// a `'static` of this module.
+    const FOPS_VALUE: bindings::file_operations = bindings::file_operations {
+        // This module's `struct module` (what `THIS_MODULE` is in C):
+        // `fops_get()` pins the module for as long as a file is open.
+        owner: (&raw const bindings::__this_module).cast_mut(),
+        open: Some(Self::open),
+        release: Some(Self::release),
+        read: if T::HAS_READ { Some(Self::read) } else { None },
+        write: if T::HAS_WRITE {
+            Some(Self::write)
+        } else {
+            None
+        },
+        llseek: if T::HAS_LLSEEK {
+            Some(Self::llseek)
+        } else {
+            None
+        },
+        mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
+        unlocked_ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
+        #[cfg(CONFIG_COMPAT)]
+        compat_ioctl: if T::HAS_IOCTL {
+            bindings::compat_ptr_ioctl
+        } else {
+            None
+        },
+        ..pin_init::zeroed()
+    };
+
+    const FOPS: &'static bindings::file_operations = &Self::FOPS_VALUE;
+
+    /// The state of an open file of this device.
     ///
     /// # Safety
     ///
     /// `file` must be an open file of a device registered by
-    /// `MiscRegistration::<T>::register`; `misc_open()` left
-    /// `file->private_data` pointing at our `struct miscdevice` (we never
-    /// change it).
-    unsafe fn from_file<'a>(file: *mut bindings::file) -> (&'a Self, &'a File) {
-        // The registration is pinned while the file is open (`.owner`);
-        // no `fdget_pos` region is active on this thread for the file.
-        // SAFETY: `private_data` is the `misc` of a live, pinned `Self`
-        // (the contract); `file` is valid for the calling file operation.
-        unsafe {
-            let misc = (*file).private_data.cast::<bindings::miscdevice>();
-            let this = &*kernel::container_of!(Opaque::cast_from(misc), Self, misc);
-            (this, File::from_raw_file(file))
-        }
+    /// [`MiscRegistration::<T>::register`], past `open` and before
+    /// `release` returns: its `private_data` is then an `Arc<T>` reference
+    /// the file owns.
+    unsafe fn state<'a>(file: *mut bindings::file) -> ArcBorrow<'a, T> {
+        // SAFETY: per the contract, `private_data` came from
+        // `Arc::<T>::into_foreign` in `open` and is released only in
+        // `release`, after every other file operation has returned.
+        unsafe { <Arc<T> as ForeignOwnable>::borrow((*file).private_data) }
     }
 
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
-    /// arguments for the duration of the call.
+    /// Called by the VFS only, from `misc_open()` with `misc_mtx` held, on
+    /// a file of a device registered by [`MiscRegistration::register`]:
+    /// `file->private_data` is then its `struct miscdevice`.
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: the VFS passes a valid inode and file being opened.
         let ret = unsafe { bindings::generic_file_open(inode, file) };
         if ret != 0 {
             return ret;
         }
-        // SAFETY: `misc_open()` set `private_data` to our miscdevice.
-        let (this, f) = unsafe { Self::from_file(file) };
-        match this.data.open(f) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
+        // SAFETY: `misc_open()` set `private_data` to our `miscdevice`,
+        // which lies in a pinned `MiscRegistration<T>`; `misc_mtx` (held)
+        // keeps `misc_deregister()`, and so the registration's drop, away.
+        let reg = unsafe {
+            let misc = (*file).private_data.cast::<bindings::miscdevice>();
+            &*kernel::container_of!(Opaque::cast_from(misc), MiscRegistration<T>, misc)
+        };
+        // SAFETY: `file` is valid for the call, with no `fdget_pos` region.
+        let f = unsafe { File::from_raw_file(file) };
+        if let Err(e) = reg.data.open(f) {
+            return e.to_errno();
         }
-    }
-
-    /// # Safety
-    ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
-    /// arguments for the duration of the call.
-    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: a file of this device; `private_data` is unchanged.
-        let (this, f) = unsafe { Self::from_file(file) };
-        this.data.release(f);
+        // The file's own reference to the state, dropped in `release`.
+        // SAFETY: the open call of a file may set its private data; every
+        // later operation reads it as the `Arc<T>` stored here.
+        unsafe { (*file).private_data = reg.data.clone().into_foreign() };
         0
     }
 
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
+    /// Called by the VFS only, once, on the last `fput()` of a file that
+    /// [`Self::open`] opened successfully.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `release` owns the file's `Arc<T>` (stored by `open`);
+        // no other operation of this file runs or will run.
+        let state = unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*file).private_data) };
+        state.release();
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS only, on an open file of this device (see
+    /// [`Self::state`]), inside an `fdget_pos()` region, with valid
     /// arguments for the duration of the call.
     unsafe extern "C" fn read(
         file: *mut bindings::file,
@@ -247,9 +294,11 @@ impl<T: MiscDevice> MiscRegistration<T> {
         len: usize,
         pos: *mut i64,
     ) -> isize {
-        // SAFETY: a file of this device; `pos` is valid for the call.
-        let ((this, f), pos) = unsafe { (Self::from_file(file), &mut *pos) };
-        match this.data.read(f, UserPtr::from_ptr(buf.cast()), len, pos) {
+        // SAFETY: an open file of this device; `pos` is valid for the call;
+        // `LocalFile` is the type for a file in an `fdget_pos()` region.
+        let (state, f, pos) =
+            unsafe { (Self::state(file), LocalFile::from_raw_file(file), &mut *pos) };
+        match state.read(f, UserPtr::from_ptr(buf.cast()), len, pos) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
         }
@@ -257,9 +306,7 @@ impl<T: MiscDevice> MiscRegistration<T> {
 
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
-    /// arguments for the duration of the call.
+    /// As for [`Self::read`].
     unsafe extern "C" fn write(
         file: *mut bindings::file,
         buf: *const u8,
@@ -267,9 +314,9 @@ impl<T: MiscDevice> MiscRegistration<T> {
         pos: *mut i64,
     ) -> isize {
         // SAFETY: as in `read`.
-        let ((this, f), pos) = unsafe { (Self::from_file(file), &mut *pos) };
-        let user = UserPtr::from_ptr(buf.cast_mut().cast());
-        match this.data.write(f, user, len, pos) {
+        let (state, f, pos) =
+            unsafe { (Self::state(file), LocalFile::from_raw_file(file), &mut *pos) };
+        match state.write(f, UserPtr::from_ptr(buf.cast_mut().cast()), len, pos) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
         }
@@ -277,13 +324,11 @@ impl<T: MiscDevice> MiscRegistration<T> {
 
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
-    /// arguments for the duration of the call.
+    /// As for [`Self::read`].
     unsafe extern "C" fn llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
-        // SAFETY: a file of this device.
-        let (this, f) = unsafe { Self::from_file(file) };
-        match this.data.llseek(f, offset, whence) {
+        // SAFETY: as in `read`.
+        let (state, f) = unsafe { (Self::state(file), LocalFile::from_raw_file(file)) };
+        match state.llseek(f, offset, whence) {
             Ok(p) => p,
             Err(e) => i64::from(e.to_errno()),
         }
@@ -291,18 +336,23 @@ impl<T: MiscDevice> MiscRegistration<T> {
 
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
-    /// arguments for the duration of the call.
+    /// Called by the VFS only, on an open file of this device (see
+    /// [`Self::state`]) and a VMA in initial setup.
     unsafe extern "C" fn mmap(
         file: *mut bindings::file,
         vma: *mut bindings::vm_area_struct,
     ) -> c_int {
-        // SAFETY: a file of this device.
-        let (this, f) = unsafe { Self::from_file(file) };
-        // SAFETY: `.mmap` is called on a VMA undergoing initial setup.
-        let vma = unsafe { VmaNew::from_raw(vma) };
-        match this.data.mmap(f, vma) {
+        // SAFETY: an open file of this device; `mmap` holds a file
+        // reference and runs outside any `fdget_pos()` region; the VMA is
+        // undergoing initial setup.
+        let (state, f, vma) = unsafe {
+            (
+                Self::state(file),
+                File::from_raw_file(file),
+                VmaNew::from_raw(vma),
+            )
+        };
+        match state.mmap(f, vma) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -310,25 +360,15 @@ impl<T: MiscDevice> MiscRegistration<T> {
 
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of a device registered by
-    /// [`MiscRegistration::register`] (see [`Self::from_file`]), with valid
-    /// arguments for the duration of the call.
+    /// Called by the VFS only, on an open file of this device (see
+    /// [`Self::state`]), with valid arguments for the duration of the call.
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-        // SAFETY: a file of this device.
-        let (this, f) = unsafe { Self::from_file(file) };
-        match this.data.ioctl(f, cmd, arg) {
+        // SAFETY: an open file of this device; `ioctl` holds a file
+        // reference (`fdget()`) outside any `fdget_pos()` region.
+        let (state, f) = unsafe { (Self::state(file), File::from_raw_file(file)) };
+        match state.ioctl(f, cmd, arg) {
             Ok(r) => r as c_long,
             Err(e) => e.to_errno() as c_long,
         }
-    }
-}
-
-#[pinned_drop]
-impl<T: MiscDevice> PinnedDrop for MiscRegistration<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered (type invariant); no file is open, since the
-        // module is being unloaded and open files pin it. After this the
-        // node is gone and no new open can reach `data`.
-        unsafe { bindings::misc_deregister(self.misc.get()) };
     }
 }

@@ -24,9 +24,11 @@
 //!
 //! ```ignore
 //! use crate::{gfp::Gfp, pages::Pages};
-//! let block = Pages::alloc(Gfp::GFP_KERNEL | Gfp::__GFP_ZERO, 3)?; // 8 pages, 32 KiB
+//! let block = Pages::alloc_zeroed(Gfp::GFP_KERNEL, 3)?; // 8 pages, 32 KiB
 //! assert_eq!(block.page_count(), 8);
-//! assert!(block.as_slice().iter().all(|&b| b == 0));
+//! assert!(block.as_slice().iter().all(|&b| b == 0));    // `Pages<Init>`: u8 views
+//! let raw = Pages::alloc(Gfp::GFP_KERNEL, 0)?;            // `Pages<Uninit>`:
+//! let _: &[core::mem::MaybeUninit<u8>] = raw.as_uninit(); // MaybeUninit views only
 //! let first = block.pfn();
 //! assert!(block.pages().enumerate().all(|(i, p)| p.pfn().0 == first.0 + i));
 //! // Dropping `block` calls `__free_pages(page, 3)`.
@@ -35,6 +37,7 @@
 use crate::gfp::{Gfp, Zone};
 use crate::helpers::*;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
@@ -103,8 +106,13 @@ impl Pfn {
 
 /// A shared view of one `struct page`: its metadata, not its memory.
 ///
-/// It does not own the page; it only proves the `struct page` exists for
-/// `'a`. Use [`Pages`] or [`FreePages`] to own memory.
+/// It does not own the page or a reference to it; it only proves the
+/// `struct page` exists for `'a` (on this configuration `struct page`s are
+/// never freed, hence `PageRef<'static>` from any valid pfn or direct-map
+/// address). It is for inspection: pfn, zone, flags, reference count. It
+/// can never be handed to user space: that takes a [`UserPage`], which only
+/// an owner of a suitable page can produce. Use [`Pages`] or [`FreePages`]
+/// to own memory.
 ///
 /// # Invariants
 ///
@@ -194,6 +202,50 @@ impl PageRef<'_> {
     }
 }
 
+/// Marker: the memory may hold anything, including bytes nobody wrote
+/// (an allocation without `__GFP_ZERO`). Only [`MaybeUninit`] views.
+pub struct Uninit;
+
+/// Marker: every byte has been written (zeroed by the allocator or filled
+/// by this crate), so `&[u8]` views are sound.
+pub struct Init;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Uninit {}
+    impl Sealed for super::Init {}
+}
+
+/// What is known about the contents of an owned allocation: [`Uninit`] or
+/// [`Init`]. Sealed: a third state could claim initialisation it lacks.
+pub trait Contents: sealed::Sealed {}
+impl Contents for Uninit {}
+impl Contents for Init {}
+
+/// A view of `len` possibly uninitialised bytes at `ptr`.
+///
+/// # Safety
+///
+/// `ptr` must be valid for reads of `len` bytes for `'a`, and nothing may
+/// write them through another path during `'a`.
+#[inline]
+pub(crate) unsafe fn uninit_bytes<'a>(ptr: *const u8, len: usize) -> &'a [MaybeUninit<u8>] {
+    // SAFETY: per the function's contract; `MaybeUninit<u8>` accepts any byte.
+    unsafe { core::slice::from_raw_parts(ptr.cast(), len) }
+}
+
+/// A writable view of `len` possibly uninitialised bytes at `ptr`.
+///
+/// # Safety
+///
+/// `ptr` must be valid for reads and writes of `len` bytes for `'a`, and
+/// nothing else may access them during `'a`.
+#[inline]
+pub(crate) unsafe fn uninit_bytes_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut [MaybeUninit<u8>] {
+    // SAFETY: per the function's contract.
+    unsafe { core::slice::from_raw_parts_mut(ptr.cast(), len) }
+}
+
 fn check_order(order: u32) -> Result {
     if order > MAX_ORDER {
         pr_warn!(
@@ -209,37 +261,105 @@ fn check_order(order: u32) -> Result {
 /// An owned block of `2^order` physically contiguous pages from
 /// `alloc_pages()`, given back by `Drop` with `__free_pages(page, order)`.
 ///
+/// `S` says what is known of the contents: [`Pages::alloc`] gives
+/// `Pages<Uninit>` (views are `MaybeUninit<u8>`), [`Pages::alloc_zeroed`]
+/// and [`Pages::fill`] give `Pages<Init>` (views are `u8`).
+///
+/// The block is kernel-private memory: nothing here maps it into user space
+/// (see [`UserPage`] for what may be), so `&self`/`&mut self` views are
+/// sound.
+///
 /// # Invariants
 ///
 /// `first` is the first `struct page` of a block of `2^order` pages that
 /// `alloc_pages(_, order)` returned and that this value owns exclusively;
-/// `order <= MAX_ORDER`.
-pub struct Pages {
+/// `order <= MAX_ORDER`. If `S` is [`Init`], every byte of the block has
+/// been written.
+pub struct Pages<S: Contents = Uninit> {
     first: NonNull<bindings::page>,
     order: u32,
+    _contents: PhantomData<S>,
 }
 
 // SAFETY: a block of pages is plain memory owned by this value; it can be
 // used and freed from any thread.
-unsafe impl Send for Pages {}
+unsafe impl<S: Contents> Send for Pages<S> {}
 // SAFETY: shared references only read metadata or the memory, which
 // `&self` methods never write.
-unsafe impl Sync for Pages {}
+unsafe impl<S: Contents> Sync for Pages<S> {}
 
-impl Pages {
+impl Pages<Uninit> {
     /// Allocates `2^order` contiguous pages with `alloc_pages(gfp, order)`.
     ///
-    /// Returns `EINVAL` (and logs one line) for `order > MAX_ORDER`, before
-    /// calling the allocator, and `ENOMEM` when the allocator fails.
+    /// Returns `EINVAL` (and logs one line) for `order > MAX_ORDER` or a
+    /// zone combination `gfp_zone()` rejects, before calling the allocator,
+    /// and `ENOMEM` when the allocator fails. The contents are [`Uninit`]
+    /// even if `gfp` has `__GFP_ZERO`; use [`Pages::alloc_zeroed`] to get
+    /// byte views.
     pub fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
         check_order(order)?;
-        // SAFETY: `order <= MAX_PAGE_ORDER`; depending on `gfp` the call may
-        // sleep, which the caller chose by passing such flags.
-        let page = unsafe { bindings::alloc_pages(gfp.as_raw(), order) };
+        let raw = gfp.for_pages()?;
+        // SAFETY: `order <= MAX_PAGE_ORDER` and the zone bits are valid;
+        // depending on `gfp` the call may sleep, which the caller chose.
+        let page = unsafe { bindings::alloc_pages(raw, order) };
         let first = NonNull::new(page).ok_or(ENOMEM)?;
         // INVARIANT: a non-NULL `alloc_pages()` result is a block of
-        // `2^order` pages now owned by us; `order` was checked.
-        Ok(Pages { first, order })
+        // `2^order` pages now owned by us; `order` was checked; `Uninit`
+        // claims nothing about the contents.
+        Ok(Pages {
+            first,
+            order,
+            _contents: PhantomData,
+        })
+    }
+}
+
+impl Pages<Init> {
+    /// `alloc_pages(gfp | __GFP_ZERO, order)`: like [`Pages::alloc`], with
+    /// every byte zeroed by the allocator.
+    pub fn alloc_zeroed(gfp: Gfp, order: u32) -> Result<Self> {
+        let block = Pages::alloc(gfp | Gfp::__GFP_ZERO, order)?;
+        // SAFETY: `__GFP_ZERO` made the allocator zero every byte.
+        Ok(unsafe { block.assume_init() })
+    }
+
+    /// The block's memory.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the block is `size()` bytes of direct-mapped memory owned
+        // by `self`, all written (`Init`), and `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+    }
+
+    /// The block's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
+    }
+}
+
+impl<S: Contents> Pages<S> {
+    /// The same block, known to be initialised.
+    ///
+    /// # Safety
+    ///
+    /// Every byte of the block must have been written.
+    unsafe fn assume_init(self) -> Pages<Init> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // INVARIANT: the same owned block; initialised per the caller.
+        Pages {
+            first: this.first,
+            order: this.order,
+            _contents: PhantomData,
+        }
+    }
+
+    /// Fills the block with `byte`; from then on it has `u8` views.
+    pub fn fill(mut self, byte: u8) -> Pages<Init> {
+        for b in self.as_uninit_mut() {
+            b.write(byte);
+        }
+        // SAFETY: every byte was just written.
+        unsafe { self.assume_init() }
     }
 
     /// The order of the block.
@@ -260,7 +380,7 @@ impl Pages {
         PAGE_SIZE << self.order
     }
 
-    /// The first page.
+    /// The first page, for inspection.
     #[inline]
     pub fn first(&self) -> PageRef<'_> {
         // SAFETY: by the type invariant `first` is valid while we own it.
@@ -285,7 +405,10 @@ impl Pages {
         self.first().zone()
     }
 
-    /// The pages of the block, in order.
+    /// The pages of the block, in order, for inspection. Without
+    /// `__GFP_COMP` only the first carries the block's reference count; the
+    /// others are tail pages with a count of 0, which is why none of these
+    /// can be turned into a [`UserPage`].
     pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
         let first = self.pfn().0;
         (0..self.page_count()).map(move |i| {
@@ -305,21 +428,16 @@ impl Pages {
         self.first().direct_map_addr()
     }
 
-    /// The block's memory.
-    ///
-    /// Without `__GFP_ZERO` it holds whatever the previous owner left: the
-    /// bytes are real RAM behind the direct map, so they are some `u8`
-    /// values, just not meaningful ones.
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: the block is `size()` bytes of direct-mapped memory owned
-        // by `self`, and `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+    /// The block's memory as possibly uninitialised bytes.
+    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
+        // SAFETY: `size()` owned, direct-mapped bytes; `&self` excludes writers.
+        unsafe { uninit_bytes(self.as_ptr(), self.size()) }
     }
 
-    /// The block's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`, and `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
+    /// The block's memory as possibly uninitialised bytes, writable.
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
+        unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
     }
 
     /// Marks an order-0 page reserved (`mark_page_reserved()`), see
@@ -333,8 +451,7 @@ impl Pages {
             );
             return Err(EINVAL);
         }
-        let page = self.first;
-        core::mem::forget(self);
+        let page = core::mem::ManuallyDrop::new(self).first;
         // SAFETY: we own `page` (order 0) and hand ownership to the
         // `ReservedPage`, which frees it with `free_reserved_page()`.
         unsafe { mapdrv_mark_page_reserved(page.as_ptr()) };
@@ -343,7 +460,7 @@ impl Pages {
     }
 }
 
-impl Drop for Pages {
+impl<S: Contents> Drop for Pages<S> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant we own this block of this order,
         // and this is the only place it is freed.
@@ -354,41 +471,74 @@ impl Drop for Pages {
 /// An owned block from `__get_free_pages()` / `get_zeroed_page()`, known by
 /// its direct-map address, given back by `Drop` with `free_pages(addr, order)`.
 ///
+/// As for [`Pages`], `S` says whether the contents are known
+/// ([`FreePages::zeroed`]: [`Init`]) or not ([`FreePages::alloc`]: [`Uninit`]).
+///
 /// # Invariants
 ///
 /// `addr` is the address `__get_free_pages(_, order)` (or, with `order == 0`,
-/// `get_zeroed_page()`) returned, exclusively owned by this value.
-pub struct FreePages {
+/// `get_zeroed_page()`) returned, exclusively owned by this value. If `S`
+/// is [`Init`], every byte has been written.
+pub struct FreePages<S: Contents = Uninit> {
     addr: NonNull<u8>,
     order: u32,
+    _contents: PhantomData<S>,
 }
 
 // SAFETY: plain owned memory, as for `Pages`.
-unsafe impl Send for FreePages {}
+unsafe impl<S: Contents> Send for FreePages<S> {}
 // SAFETY: `&self` methods only read.
-unsafe impl Sync for FreePages {}
+unsafe impl<S: Contents> Sync for FreePages<S> {}
 
-impl FreePages {
-    /// `__get_free_pages(gfp, order)`: `EINVAL` for `order > MAX_ORDER`,
-    /// `ENOMEM` on failure.
+impl FreePages<Uninit> {
+    /// `__get_free_pages(gfp, order)`: `EINVAL` for `order > MAX_ORDER` or
+    /// an invalid zone combination, `ENOMEM` on failure.
     pub fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
         check_order(order)?;
-        // SAFETY: `order` is in range; sleeping is the caller's choice via `gfp`.
-        let addr = unsafe { mapdrv_get_free_pages(gfp.as_raw(), order) };
+        let raw = gfp.for_pages()?;
+        // SAFETY: `order` and the zone bits are valid; sleeping is the
+        // caller's choice via `gfp`.
+        let addr = unsafe { mapdrv_get_free_pages(raw, order) };
         let addr = NonNull::new(addr as *mut u8).ok_or(ENOMEM)?;
         // INVARIANT: a non-zero result is an owned block of this order.
-        Ok(FreePages { addr, order })
+        Ok(FreePages {
+            addr,
+            order,
+            _contents: PhantomData,
+        })
     }
+}
 
+impl FreePages<Init> {
     /// `get_zeroed_page(gfp)`: one zeroed page.
     pub fn zeroed(gfp: Gfp) -> Result<Self> {
-        // SAFETY: sleeping is the caller's choice via `gfp`.
-        let addr = unsafe { mapdrv_get_zeroed_page(gfp.as_raw()) };
+        let raw = gfp.for_pages()?;
+        // SAFETY: valid zone bits; sleeping is the caller's choice via `gfp`.
+        let addr = unsafe { mapdrv_get_zeroed_page(raw) };
         let addr = NonNull::new(addr as *mut u8).ok_or(ENOMEM)?;
-        // INVARIANT: a non-zero result is an owned order-0 block.
-        Ok(FreePages { addr, order: 0 })
+        // INVARIANT: a non-zero result is an owned order-0 block, zeroed.
+        Ok(FreePages {
+            addr,
+            order: 0,
+            _contents: PhantomData,
+        })
     }
 
+    /// The block's memory.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `size()` owned, direct-mapped, written bytes; `&self`
+        // excludes writers.
+        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+    }
+
+    /// The block's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
+    }
+}
+
+impl<S: Contents> FreePages<S> {
     /// The block's direct-map address.
     #[inline]
     pub fn as_ptr(&self) -> *mut u8 {
@@ -407,7 +557,7 @@ impl FreePages {
         PAGE_SIZE << self.order
     }
 
-    /// The first page (`virt_to_page(addr)`).
+    /// The first page (`virt_to_page(addr)`), for inspection.
     pub fn first(&self) -> PageRef<'_> {
         // SAFETY: `addr` is a direct-map address of a page we own, so
         // `virt_to_page()` is valid for it and the page outlives `&self`.
@@ -418,20 +568,20 @@ impl FreePages {
         }
     }
 
-    /// The block's memory (see [`Pages::as_slice`] about its contents).
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: `size()` owned, direct-mapped bytes; `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+    /// The block's memory as possibly uninitialised bytes.
+    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
+        // SAFETY: `size()` owned bytes; `&self` excludes writers.
+        unsafe { uninit_bytes(self.as_ptr(), self.size()) }
     }
 
-    /// The block's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
+    /// The block's memory as possibly uninitialised bytes, writable.
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
+        unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
     }
 }
 
-impl Drop for FreePages {
+impl<S: Contents> Drop for FreePages<S> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant we own the block at `addr` of this
         // order; this is the only place it is freed.
@@ -445,18 +595,17 @@ impl Drop for FreePages {
 /// Ownership, exactly: the value owns the page as [`Pages`] did, but while
 /// it lives the page has `PG_reserved` set and is not counted in the zone's
 /// managed pages nor in `totalram_pages()` (the pair exists to hand
-/// boot-time memory to the buddy allocator). `free_reserved_page()` clears
-/// `PG_reserved`, resets the reference count to one, frees the page and
-/// counts it again. The page must not be freed any other way, which is why
-/// this type has no way to get the page out again.
-///
-/// The seeds' other use of `PG_reserved`, setting it on pages before
-/// `remap_pfn_range()`, is obsolete: `remap_pfn_range()` marks the VMA
-/// `VM_IO | VM_PFNMAP` and the mm never touches such pages.
+/// boot-time, init or balloon memory to the buddy allocator).
+/// `free_reserved_page()` clears `PG_reserved`, *resets* the reference
+/// count to one (`init_page_count()`), frees the page and counts it again.
+/// The page must not be freed any other way, and no one else may hold a
+/// reference when `Drop` runs: this is why this type offers only a
+/// [`PageRef`] (inspection), never a [`UserPage`] that a mapping could keep.
 ///
 /// # Invariants
 ///
-/// `page` is an order-0 page this value owns, marked with `mark_page_reserved()`.
+/// `page` is an order-0 page this value owns, marked with
+/// `mark_page_reserved()`, with no reference held by anyone else.
 pub struct ReservedPage {
     page: NonNull<bindings::page>,
 }
@@ -467,7 +616,7 @@ unsafe impl Send for ReservedPage {}
 unsafe impl Sync for ReservedPage {}
 
 impl ReservedPage {
-    /// The page.
+    /// The page, for inspection.
     #[inline]
     pub fn page(&self) -> PageRef<'_> {
         // SAFETY: by the type invariant `page` is valid while we own it.
@@ -478,8 +627,68 @@ impl ReservedPage {
 impl Drop for ReservedPage {
     fn drop(&mut self) {
         // SAFETY: by the type invariant we own a page marked with
-        // `mark_page_reserved()`, which `free_reserved_page()` undoes.
+        // `mark_page_reserved()` that nobody else references, which is what
+        // `free_reserved_page()` (it resets the count) requires.
         unsafe { bindings::free_reserved_page(self.page.as_ptr()) };
+    }
+}
+
+/// A page that may be handed to user space: mapped by a fault handler
+/// ([`crate::vma::Fault::Page`]) or batch-inserted
+/// ([`crate::vma::VmFault::map_pages`]).
+///
+/// Installing a page in a user page table takes a reference on it
+/// (`get_page()`), and from then on the mapping, not the allocator, decides
+/// when it is freed. That is only sound for pages whose lifetime *is* their
+/// reference count; so a `UserPage` cannot be made from a pfn, an address,
+/// a [`PageRef`] or any allocation of this crate except the one built to be
+/// shared with user space ([`crate::vmalloc::SharedUserVmalloc::page`]).
+/// Excluded on purpose: slab pages (their objects have other owners; the
+/// core rejects them with `page_has_type()`), tail pages of non-compound
+/// blocks (reference count 0: `get_page()` would `VM_BUG_ON` or resurrect
+/// a page the block's `__free_pages()` frees), reserved pages
+/// (`free_reserved_page()` resets the count under the mapping) and
+/// kernel-private blocks that offer `&[u8]` views ([`Pages`]).
+///
+/// # Invariants
+///
+/// `ptr` is an order-0, non-compound page that is not a slab, typed,
+/// anonymous or reserved page, whose reference count is at least one for
+/// `'a`: a reference owned by an allocation that outlives `'a`. Its memory
+/// is never behind a Rust reference (it may be written by user space at any
+/// time).
+#[derive(Clone, Copy)]
+pub struct UserPage<'a> {
+    ptr: NonNull<bindings::page>,
+    _owner: PhantomData<&'a ()>,
+}
+
+impl<'a> UserPage<'a> {
+    /// Wraps a page that satisfies the type's invariants.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must satisfy every clause of the `# Invariants` section for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::page>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        UserPage {
+            ptr,
+            _owner: PhantomData,
+        }
+    }
+
+    /// The raw `struct page` pointer.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut bindings::page {
+        self.ptr.as_ptr()
+    }
+
+    /// The same page, for inspection.
+    #[inline]
+    pub fn info(&self) -> PageRef<'a> {
+        // SAFETY: by the type invariant the page is valid for `'a`.
+        unsafe { PageRef::from_raw(self.ptr) }
     }
 }
 
@@ -537,10 +746,10 @@ mod tests {
     /// the page was dirty when it was last freed.
     #[test]
     fn zeroed_allocations_are_zero() -> Result {
-        let mut dirty = Pages::alloc(Gfp::GFP_KERNEL, 2)?;
-        dirty.as_mut_slice().fill(0x5a);
+        let dirty = Pages::alloc(Gfp::GFP_KERNEL, 2)?.fill(0x5a);
+        assert!(dirty.as_slice().iter().all(|&b| b == 0x5a));
         drop(dirty);
-        let z = Pages::alloc(Gfp::GFP_KERNEL | Gfp::__GFP_ZERO, 2)?;
+        let z = Pages::alloc_zeroed(Gfp::GFP_KERNEL, 2)?;
         assert!(z.as_slice().iter().all(|&b| b == 0));
         let zp = FreePages::zeroed(Gfp::GFP_KERNEL)?;
         assert_eq!(zp.size(), PAGE_SIZE);
@@ -576,8 +785,9 @@ mod tests {
         let page = fp.first();
         assert_eq!(page.direct_map_addr(), fp.as_ptr());
         assert_eq!(page.refcount(), 1);
-        fp.as_mut_slice()[PAGE_SIZE] = 7;
-        assert_eq!(fp.as_slice()[PAGE_SIZE], 7);
+        fp.as_uninit_mut()[PAGE_SIZE].write(7);
+        // SAFETY: this byte was written just above.
+        assert_eq!(unsafe { fp.as_uninit()[PAGE_SIZE].assume_init() }, 7);
         Ok(())
     }
 
@@ -593,6 +803,24 @@ mod tests {
         assert!(!Pfn(usize::MAX >> bindings::PAGE_SHIFT).is_valid());
         assert!(Pfn(usize::MAX >> bindings::PAGE_SHIFT).page().is_none());
         Ok(())
+    }
+
+    /// Zone modifiers that `gfp_zone()` has no zone for are refused with
+    /// `EINVAL` before the allocator (which would `VM_BUG_ON` on a
+    /// `DEBUG_VM` kernel), by every page-allocator entry point.
+    #[test]
+    fn invalid_zone_mix_is_einval() {
+        let bad = [
+            Gfp::GFP_KERNEL | Gfp::GFP_DMA | Gfp::GFP_DMA32,
+            Gfp::GFP_HIGHUSER | Gfp::GFP_DMA32,
+            Gfp::GFP_HIGHUSER_MOVABLE | Gfp::GFP_DMA,
+        ];
+        for gfp in bad {
+            assert_eq!(Pages::alloc(gfp, 0).err(), Some(EINVAL));
+            assert_eq!(Pages::alloc_zeroed(gfp, 2).err(), Some(EINVAL));
+            assert_eq!(FreePages::alloc(gfp, 0).err(), Some(EINVAL));
+            assert_eq!(FreePages::zeroed(gfp).err(), Some(EINVAL));
+        }
     }
 
     /// `GFP_DMA` pages come from ZONE_DMA (below 16 MiB) and `GFP_DMA32`

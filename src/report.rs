@@ -23,7 +23,7 @@
 use crate::gfp::{Gfp, Zone};
 use crate::kmalloc::{KmallocBuf, KMALLOC_MAX_SIZE};
 use crate::mempool::{FailableKmalloc, Mempool};
-use crate::pages::{self, FreePages, PageRef, Pages, MAX_ORDER, PAGE_SIZE};
+use crate::pages::{self, Contents, FreePages, PageRef, Pages, MAX_ORDER, PAGE_SIZE};
 use crate::slab::KmemCache;
 use crate::vmalloc::{self, VmallocBuf};
 use core::fmt;
@@ -218,73 +218,96 @@ fn zone_ok(gfp: Gfp, fr: &Frames) -> bool {
 }
 
 fn probe_pages(r: &mut Report, gfp: Gfp, order: u32) {
-    match Pages::alloc(gfp, order) {
-        Ok(block) => {
-            let fr = Frames::of(block.pages());
-            let zeroed = !gfp.contains(Gfp::__GFP_ZERO) || block.as_slice().iter().all(|&b| b == 0);
-            // GFP_DMA / GFP_DMA32 promise memory below the zone's limit.
-            let limit_ok = gfp
-                .highest_zone()
-                .phys_limit()
-                .is_none_or(|lim| block.phys() + block.size() as u64 <= lim);
-            let ok = fr.contiguous()
-                && fr.pages == 1 << order
-                && Region::of(block.as_ptr()) == Region::DirectMap
-                && zone_ok(gfp, &fr)
-                && zeroed
-                && limit_ok;
-            r.line(
-                format_args!(
-                    "alloc_pages order={} size={} gfp={} region={} zone={} contiguous={} pages={} runs={}",
-                    order,
-                    Size(block.size()),
-                    gfp,
-                    Region::of(block.as_ptr()),
-                    fr.zone.map_or("?", Zone::name),
-                    if fr.contiguous() { "yes" } else { "no" },
-                    fr.pages,
-                    fr.runs
-                ),
-                Some((block.as_ptr(), &fr)),
-                ok,
-            );
-        }
-        Err(e) => r.failed_alloc(format_args!("alloc_pages order={} gfp={}", order, gfp), e),
+    // Only a zeroed block may be read: the others hold uninitialised bytes.
+    let res = if gfp.contains(Gfp::__GFP_ZERO) {
+        Pages::alloc_zeroed(gfp, order)
+            .map(|b| pages_line(r, gfp, &b, b.as_slice().iter().all(|&x| x == 0)))
+    } else {
+        Pages::alloc(gfp, order).map(|b| pages_line(r, gfp, &b, true))
+    };
+    if let Err(e) = res {
+        r.failed_alloc(format_args!("alloc_pages order={} gfp={}", order, gfp), e);
     }
 }
 
+fn pages_line<S: Contents>(r: &mut Report, gfp: Gfp, block: &Pages<S>, zeroed: bool) {
+    let order = block.order();
+    let fr = Frames::of(block.pages());
+    // GFP_DMA / GFP_DMA32 promise memory below the zone's limit.
+    let limit_ok = gfp
+        .highest_zone()
+        .phys_limit()
+        .is_none_or(|lim| block.phys() + block.size() as u64 <= lim);
+    let ok = fr.contiguous()
+        && fr.pages == 1 << order
+        && Region::of(block.as_ptr()) == Region::DirectMap
+        && zone_ok(gfp, &fr)
+        && zeroed
+        && limit_ok;
+    r.line(
+        format_args!(
+            "alloc_pages order={} size={} gfp={} region={} zone={} contiguous={} pages={} runs={}",
+            order,
+            Size(block.size()),
+            gfp,
+            Region::of(block.as_ptr()),
+            fr.zone.map_or("?", Zone::name),
+            if fr.contiguous() { "yes" } else { "no" },
+            fr.pages,
+            fr.runs
+        ),
+        Some((block.as_ptr(), &fr)),
+        ok,
+    );
+}
+
 fn probe_free_pages(r: &mut Report, zeroed: bool, order: u32) {
-    let (api, res) = if zeroed {
-        ("get_zeroed_page", FreePages::zeroed(Gfp::GFP_KERNEL))
+    // `zeroed=` is checked for `get_zeroed_page()`; a `__get_free_pages()`
+    // block holds uninitialised bytes, which are not read (`unknown`).
+    let res = if zeroed {
+        FreePages::zeroed(Gfp::GFP_KERNEL).map(|fp| {
+            let z = fp.as_slice().iter().all(|&b| b == 0);
+            free_pages_line(r, "get_zeroed_page", &fp, if z { "yes" } else { "no" }, z)
+        })
     } else {
-        ("__get_free_pages", FreePages::alloc(Gfp::GFP_KERNEL, order))
+        FreePages::alloc(Gfp::GFP_KERNEL, order)
+            .map(|fp| free_pages_line(r, "__get_free_pages", &fp, "unknown", true))
     };
-    match res {
-        Ok(fp) => {
-            let first = fp.first().pfn().0;
-            let fr =
-                Frames::of((0..1usize << fp.order()).filter_map(|i| pages::Pfn(first + i).page()));
-            let ok = fr.contiguous()
-                && Region::of(fp.as_ptr()) == Region::DirectMap
-                && (!zeroed || fp.as_slice().iter().all(|&b| b == 0));
-            r.line(
-                format_args!(
-                    "{} order={} size={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} zeroed={}",
-                    api,
-                    fp.order(),
-                    Size(fp.size()),
-                    Region::of(fp.as_ptr()),
-                    fr.zone.map_or("?", Zone::name),
-                    if fr.contiguous() { "yes" } else { "no" },
-                    fr.pages,
-                    if fp.as_slice().iter().all(|&b| b == 0) { "yes" } else { "no" }
-                ),
-                Some((fp.as_ptr(), &fr)),
-                ok,
-            );
-        }
-        Err(e) => r.failed_alloc(format_args!("{} order={}", api, order), e),
+    if let Err(e) = res {
+        let api = if zeroed {
+            "get_zeroed_page"
+        } else {
+            "__get_free_pages"
+        };
+        r.failed_alloc(format_args!("{} order={}", api, order), e);
     }
+}
+
+fn free_pages_line<S: Contents>(
+    r: &mut Report,
+    api: &str,
+    fp: &FreePages<S>,
+    zeroed: &str,
+    ok: bool,
+) {
+    let first = fp.first().pfn().0;
+    let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| pages::Pfn(first + i).page()));
+    let ok = ok && fr.contiguous() && Region::of(fp.as_ptr()) == Region::DirectMap;
+    r.line(
+        format_args!(
+            "{} order={} size={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} zeroed={}",
+            api,
+            fp.order(),
+            Size(fp.size()),
+            Region::of(fp.as_ptr()),
+            fr.zone.map_or("?", Zone::name),
+            if fr.contiguous() { "yes" } else { "no" },
+            fr.pages,
+            zeroed
+        ),
+        Some((fp.as_ptr(), &fr)),
+        ok,
+    );
 }
 
 fn probe_reserved(r: &mut Report) {
@@ -314,34 +337,42 @@ fn probe_kmalloc(r: &mut Report, len: usize, zero: bool) {
     let api = if zero { "kzalloc" } else { "kmalloc" };
     let res = if zero {
         KmallocBuf::zalloc(len, Gfp::GFP_KERNEL)
+            .map(|b| kmalloc_line(r, api, len, &b, b.as_slice().iter().all(|&x| x == 0)))
     } else {
-        KmallocBuf::alloc(len, Gfp::GFP_KERNEL)
+        KmallocBuf::alloc(len, Gfp::GFP_KERNEL).map(|b| kmalloc_line(r, api, len, &b, true))
     };
-    match res {
-        Ok(b) => {
-            let fr = Frames::of(b.pages());
-            let ok = fr.contiguous()
-                && b.ksize() >= len
-                && Region::of(b.as_ptr()) == Region::DirectMap
-                && (!zero || b.as_slice().iter().all(|&x| x == 0));
-            r.line(
-                format_args!(
-                    "{} size={} ksize={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
-                    api,
-                    Size(len),
-                    Size(b.ksize()),
-                    Region::of(b.as_ptr()),
-                    fr.zone.map_or("?", Zone::name),
-                    if fr.contiguous() { "yes" } else { "no" },
-                    fr.pages,
-                    fr.runs
-                ),
-                Some((b.as_ptr(), &fr)),
-                ok,
-            );
-        }
-        Err(e) => r.failed_alloc(format_args!("{} size={}", api, Size(len)), e),
+    if let Err(e) = res {
+        r.failed_alloc(format_args!("{} size={}", api, Size(len)), e);
     }
+}
+
+fn kmalloc_line<S: Contents>(
+    r: &mut Report,
+    api: &str,
+    len: usize,
+    b: &KmallocBuf<S>,
+    zero_ok: bool,
+) {
+    let fr = Frames::of(b.pages());
+    let ok = fr.contiguous()
+        && b.ksize() >= len
+        && Region::of(b.as_ptr()) == Region::DirectMap
+        && zero_ok;
+    r.line(
+        format_args!(
+            "{} size={} ksize={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
+            api,
+            Size(len),
+            Size(b.ksize()),
+            Region::of(b.as_ptr()),
+            fr.zone.map_or("?", Zone::name),
+            if fr.contiguous() { "yes" } else { "no" },
+            fr.pages,
+            fr.runs
+        ),
+        Some((b.as_ptr(), &fr)),
+        ok,
+    );
 }
 
 /// vmalloc `len` bytes. With `fragmented`, first take 32 single pages and

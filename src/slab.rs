@@ -12,8 +12,9 @@
 //! old idea is that an object returns to the cache still "constructed", so
 //! the next user can skip the set-up.
 //!
-//! [`KmemCache<T>`] is a cache of `T`; [`CacheBox<'c, T>`] owns one object
-//! and returns it to *its* cache on `Drop`.
+//! [`KmemCache<T>`] is a cache of `T`, [`CtorCache<T>`] one with a
+//! constructor; [`CacheBox<'c, T>`] owns one object and returns it to *its*
+//! cache on `Drop`.
 //!
 //! # Design: objects borrow their cache
 //!
@@ -46,6 +47,15 @@
 //! back to the cache *as it is*, a cache with a constructor requires a `T`
 //! without drop glue (checked at compile time): there is no destructor call
 //! between users, exactly as in C.
+//!
+//! A cache with a constructor is its own type, [`CtorCache<T>`], because its
+//! free slots are valid `T`s that the next [`CtorCache::alloc_constructed`]
+//! hands out as they are. Whatever could put other bytes there is ruled
+//! out: `__GFP_ZERO` is refused with `EINVAL` (it would zero the `T`, and
+//! SLUB `WARN`s on it for caches with a constructor), and a `CtorCache`
+//! cannot back a [`crate::mempool::Mempool`] (whose elements are untyped
+//! bytes) or be allocated from with a value of some other state: it has no
+//! raw accessor and no `Deref` to [`KmemCache`].
 //!
 //! # Examples
 //!
@@ -137,13 +147,13 @@ unsafe extern "C" fn construct_trampoline<T: SlabConstruct>(obj: *mut c_void) {
 ///
 /// `cache` is a live cache from `kmem_cache_create()` whose objects have
 /// `T`'s size and alignment and which this value owns; `name` outlives it.
-/// If `constructed`, the cache was created with
-/// `construct_trampoline::<T>` as constructor. No object of the cache
-/// outlives `self` (every [`CacheBox`] borrows `self`).
+/// No object of the cache outlives `self` (every [`CacheBox`] borrows
+/// `self`). If the cache has a constructor, `self` is the inner cache of a
+/// [`CtorCache<T>`] and is never reachable through a `&KmemCache<T>` but
+/// through its [`CacheBox`]es.
 pub struct KmemCache<T> {
     cache: NonNull<bindings::kmem_cache>,
     name: &'static CStr,
-    constructed: bool,
     _objects: PhantomData<T>,
 }
 
@@ -185,7 +195,6 @@ impl<T> KmemCache<T> {
         Ok(KmemCache {
             cache,
             name,
-            constructed: ctor.is_some(),
             _objects: PhantomData,
         })
     }
@@ -199,6 +208,7 @@ impl<T> KmemCache<T> {
     }
 
     /// Allocates an object and moves `value` into it (`kmem_cache_alloc()`).
+    /// `EINVAL` for masks slab cannot serve ([`Gfp::for_slab`]).
     pub fn alloc(&self, value: T, gfp: Gfp) -> Result<CacheBox<'_, T>> {
         let ptr = self.alloc_raw(gfp)?;
         // SAFETY: `ptr` is a fresh slot of `T`'s size and alignment.
@@ -208,9 +218,10 @@ impl<T> KmemCache<T> {
     }
 
     fn alloc_raw(&self, gfp: Gfp) -> Result<NonNull<T>> {
-        // SAFETY: the cache is live (type invariant); sleeping is the
-        // caller's choice via `gfp`.
-        let p = unsafe { mapdrv_kmem_cache_alloc(self.cache.as_ptr(), gfp.as_raw()) };
+        let raw = gfp.for_slab()?;
+        // SAFETY: the cache is live (type invariant), the mask valid;
+        // sleeping is the caller's choice via `gfp`.
+        let p = unsafe { mapdrv_kmem_cache_alloc(self.cache.as_ptr(), raw) };
         NonNull::new(p.cast::<T>()).ok_or(ENOMEM)
     }
 
@@ -228,12 +239,27 @@ impl<T> KmemCache<T> {
 
     /// The raw `struct kmem_cache`, e.g. as a mempool's backing.
     #[inline]
-    pub fn as_ptr(&self) -> *mut bindings::kmem_cache {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::kmem_cache {
         self.cache.as_ptr()
     }
 }
 
-impl<T: SlabConstruct> KmemCache<T> {
+/// A slab cache of `T` objects whose slots are set up by
+/// [`SlabConstruct::construct`] when the cache creates a slab, destroyed on
+/// `Drop`.
+///
+/// # Invariants
+///
+/// `inner` was created with `construct_trampoline::<T>` as constructor, and
+/// every free slot of it holds a valid `T`: the constructor wrote one, and
+/// objects go back only through [`CacheBox`] (`T` has no drop glue, so the
+/// value stays in place), holding a valid `T`. Nothing else can allocate
+/// from or free into `inner`: it is private, with no raw accessor.
+pub struct CtorCache<T: SlabConstruct> {
+    inner: KmemCache<T>,
+}
+
+impl<T: SlabConstruct> CtorCache<T> {
     const NO_DROP_GLUE: () = assert!(
         !core::mem::needs_drop::<T>(),
         "a slab constructor needs a type without drop glue: objects return to the cache as they are"
@@ -241,23 +267,43 @@ impl<T: SlabConstruct> KmemCache<T> {
 
     /// Creates a cache whose slots are set up by [`SlabConstruct::construct`]
     /// when the cache creates a slab.
-    pub fn with_constructor(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
+    pub fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
         let () = Self::NO_DROP_GLUE;
-        Self::create(name, flags, Some(construct_trampoline::<T>))
+        let inner = KmemCache::create(name, flags, Some(construct_trampoline::<T>))?;
+        // INVARIANT: a fresh cache with our constructor and no objects yet.
+        Ok(CtorCache { inner })
     }
 
     /// Allocates an object in whatever state the last user left it (or as
-    /// constructed, for a new slot). `EINVAL` on a cache made without a
-    /// constructor, whose slots hold no valid `T`.
+    /// constructed, for a new slot).
+    ///
+    /// `EINVAL` (and one log line) for `__GFP_ZERO`, which would hand out
+    /// zeroes instead of a `T` (and SLUB `WARN`s on it for a cache with a
+    /// constructor), and for masks slab cannot serve.
     pub fn alloc_constructed(&self, gfp: Gfp) -> Result<CacheBox<'_, T>> {
-        if !self.constructed {
-            return Err(EINVAL);
+        if gfp.contains(Gfp::__GFP_ZERO) {
+            return Err(
+                gfp.refuse("__GFP_ZERO on a cache with a constructor would destroy its objects")
+            );
         }
-        let ptr = self.alloc_raw(gfp)?;
-        // INVARIANT: every slot of a constructed cache holds a valid `T`:
-        // the constructor wrote one, and objects go back (`T` has no drop
-        // glue, so `CacheBox::drop` leaves the value in place) still valid.
-        Ok(CacheBox { ptr, cache: self })
+        let ptr = self.inner.alloc_raw(gfp)?;
+        // INVARIANT: a slot of this cache, which holds a valid `T` (type
+        // invariant), now owned by the box.
+        Ok(CacheBox {
+            ptr,
+            cache: &self.inner,
+        })
+    }
+
+    /// The cache's name.
+    #[inline]
+    pub fn name(&self) -> &'static CStr {
+        self.inner.name()
+    }
+
+    /// The size of one object as the cache sees it (`kmem_cache_size()`).
+    pub fn object_size(&self) -> usize {
+        self.inner.object_size()
     }
 }
 
@@ -366,7 +412,7 @@ mod tests {
     #[test]
     fn constructor_runs_per_slot_not_per_alloc() -> Result {
         const CYCLES: usize = 1000;
-        let cache = KmemCache::<Slot>::with_constructor(c"mapdrv_test_ctor", SlabFlags::NONE)?;
+        let cache = CtorCache::<Slot>::new(c"mapdrv_test_ctor", SlabFlags::NONE)?;
         let before = CONSTRUCTED.load(Ordering::Relaxed);
         let mut reused_dirty = 0;
         for _ in 0..CYCLES {
@@ -391,11 +437,29 @@ mod tests {
         Ok(())
     }
 
-    /// A cache without a constructor refuses `alloc_constructed`.
+    /// `__GFP_ZERO` on a cache with a constructor is refused (it would
+    /// hand out zeroes as a `T`, and SLUB would `WARN`), as are masks slab
+    /// cannot serve; the objects it does hand out are constructed ones.
     #[test]
-    fn unconstructed_cache_refuses_alloc_constructed() -> Result {
-        let cache = KmemCache::<Slot>::new(c"mapdrv_test_noctor", SlabFlags::NONE)?;
-        assert_eq!(cache.alloc_constructed(Gfp::GFP_KERNEL).err(), Some(EINVAL));
+    fn constructed_cache_refuses_zeroing() -> Result {
+        let cache = CtorCache::<Slot>::new(c"mapdrv_test_ctor_zero", SlabFlags::NONE)?;
+        for gfp in [
+            Gfp::GFP_KERNEL | Gfp::__GFP_ZERO,
+            Gfp::GFP_ATOMIC | Gfp::__GFP_ZERO,
+            Gfp::GFP_KERNEL | Gfp::GFP_DMA32,
+        ] {
+            assert_eq!(cache.alloc_constructed(gfp).err(), Some(EINVAL));
+        }
+        let o = cache.alloc_constructed(Gfp::GFP_KERNEL)?;
+        assert_eq!(o.magic, 0xc0ffee);
+        Ok(())
+    }
+
+    /// Plain caches refuse masks slab cannot serve, before the allocator.
+    #[test]
+    fn plain_cache_refuses_bad_masks() -> Result {
+        let cache = KmemCache::<[u8; 64]>::new(c"mapdrv_test_badmask", SlabFlags::NONE)?;
+        assert_eq!(cache.alloc([0; 64], Gfp::GFP_HIGHUSER).err(), Some(EINVAL));
         Ok(())
     }
 

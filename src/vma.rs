@@ -10,14 +10,13 @@
 //! calls `.fault`, which hands the page to the fault path
 //! (`vmf->page`, with a reference taken by `get_page()`), and the core
 //! installs the page table entry. `.open` runs when the VMA is copied (fork,
-//! split, mremap move), `.close` when a VMA goes away. This is the seeds'
-//! `nopage` callback, renamed `.fault` in 2.6.23.
+//! split, mremap move), `.close` when a VMA goes away.
 //!
 //! The `kernel` crate (7.2) can set VMA flags on a new VMA (`VmaNew`) but has
 //! no way to install operations. [`VmOperations`] fills that gap:
 //!
-//! - the implementor writes safe methods: `fault` returns a [`PageRef`]
-//!   borrowed from its own data ([`Fault::Page`]), or maps a batch of pages
+//! - the implementor writes safe methods: `fault` returns a [`UserPage`]
+//!   borrowed from its own data ([`Fault::Page`]), or maps a batch of them
 //!   itself with [`VmFault::map_pages`] ([`Fault::Mapped`]), or fails with a
 //!   [`FaultError`]; it never sees a raw pointer;
 //! - [`install`] stores an `Arc<T>` in `vm_private_data`; every VMA (and
@@ -27,22 +26,35 @@
 //! - generic `extern "C"` trampolines, one `vm_operations_struct` per `T`
 //!   (a `const`), translate between the two.
 //!
-//! It is written to be proposable upstream (as `kernel::mm::virt::VmOperations`).
+//! # What safe code cannot do here
+//!
+//! - Map a page it does not own a mappable reference to: `Fault::Page` and
+//!   `map_pages` take only [`UserPage`], which no pfn, address, `PageRef`,
+//!   slab object, reserved page or tail page can become (see its docs).
+//! - Keep a page past its owner: a `UserPage<'f>` borrows the data the VMA
+//!   keeps alive; the page table entry takes its own reference.
+//! - Return `VM_FAULT_NOPAGE` without a page table entry: that needs a
+//!   [`Mapped`] token, which only `map_pages` on the same fault makes.
+//!
+//! Upstream's `VmaMixedMap::vm_insert_page(&Page)` takes the same approach
+//! (only owned, refcounted pages); this module adds `.fault`, batches and
+//! `vmalloc_user()` pages.
 //!
 //! # Examples
 //!
 //! ```ignore
-//! struct Buffer { pages: VmallocBuf }
+//! struct Buffer { mem: SharedUserVmalloc }
 //! impl VmOperations for Buffer {
-//!     fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError> {
-//!         self.pages.page(vmf.pgoff()).map(Fault::Page).ok_or(FaultError::SigBus)
+//!     fn fault<'f>(&'f self, vmf: &'f VmFault) -> Result<Fault<'f>, FaultError> {
+//!         self.mem.page(vmf.pgoff()).map(Fault::Page).ok_or(FaultError::SigBus)
 //!     }
 //! }
 //! // In `MiscDevice::mmap`:
 //! vma::install(vma, self.buffer.clone());   // Arc<Buffer>
 //! ```
 
-use crate::pages::{PageRef, PAGE_SIZE};
+use crate::pages::{UserPage, PAGE_SIZE};
+use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
 use kernel::mm::virt::{VmaNew, VmaRef};
@@ -69,24 +81,38 @@ impl FaultError {
 }
 
 /// What a fault handler did about the faulting address.
-pub enum Fault<'a> {
-    /// Map this page there: the core installs the page table entry
-    /// (`vmf->page`, return 0). The classic one page per fault.
-    Page(PageRef<'a>),
+///
+/// Both variants borrow for `'f`, the duration of one `.fault` call: the
+/// page from the data the VMA keeps alive, the token from the fault itself.
+pub enum Fault<'f> {
+    /// Map this page there: the trampoline takes a reference
+    /// (`get_page()`), sets `vmf->page` and returns 0; the core installs the
+    /// page table entry. The classic one page per fault. Only a
+    /// [`UserPage`] fits here.
+    Page(UserPage<'f>),
     /// The handler mapped it itself, with [`VmFault::map_pages`]
     /// (`VM_FAULT_NOPAGE`).
-    Mapped(Mapped),
+    Mapped(Mapped<'f>),
 }
 
-/// Proof that the faulting address has a page table entry, returned by
-/// [`VmFault::map_pages`] only. Returning `VM_FAULT_NOPAGE` without one
-/// would make the access fault again, forever; requiring this token makes
-/// that mistake impossible to write.
-pub struct Mapped {
+/// Proof that [`VmFault::map_pages`] ran for *this* fault and either made
+/// a page table entry for the faulting address or lost a race that the
+/// core resolves by faulting again (see `map_pages`). Returning
+/// `VM_FAULT_NOPAGE` without one of these would make the access fault
+/// again forever.
+///
+/// # Invariants
+///
+/// Made only by `map_pages` on the `VmFault` of the `.fault` call whose
+/// lifetime is `'f`; `'f` is invariant, so a token can neither be kept past
+/// its fault (it is not `'static`, and the handler's data is) nor passed
+/// off as another fault's.
+pub struct Mapped<'f> {
     inserted: usize,
+    _fault: PhantomData<fn(&'f ()) -> &'f ()>,
 }
 
-impl Mapped {
+impl Mapped<'_> {
     /// How many page table entries this call created (pages already
     /// mapped, e.g. by a racing fault on the same window, are not counted).
     pub fn inserted(&self) -> usize {
@@ -141,8 +167,8 @@ impl VmFault {
     /// The VMA the fault is in.
     #[inline]
     pub fn vma(&self) -> &VmaRef {
-        // SAFETY: `vmf->vma` is valid, with the mmap or VMA lock held, for
-        // the whole `.fault` call, which outlives `&self`.
+        // SAFETY: `vmf->vma` is valid, with the mmap lock held, for the
+        // whole `.fault` call, which outlives `&self`.
         unsafe { VmaRef::from_raw(self.raw().vma) }
     }
 
@@ -152,26 +178,33 @@ impl VmFault {
     /// batch instead of one fault per page. Each entry takes its own page
     /// reference, as `vmf->page` does.
     ///
-    /// The VMA must be `VM_MIXEDMAP` (set it in `mmap` with
-    /// `VmaNew::set_mixedmap()`): `EINVAL` otherwise, as for a range that
-    /// misses the fault or leaves the VMA, or a page the core refuses to
-    /// map (anonymous, slab). Pages that are already mapped (a racing fault
-    /// on the same window) are skipped. `ENOMEM` if a page table cannot be
-    /// allocated; entries made before that stay, and are counted.
-    pub fn map_pages<'p>(
-        &self,
+    /// Errors: `EINVAL` if the VMA is not `VM_MIXEDMAP` (set it in `mmap`
+    /// with `VmaNew::set_mixedmap()`), `start` is not page-aligned, or the
+    /// range misses the fault or leaves the VMA; `ENOMEM` if a page table
+    /// cannot be allocated (entries made before that stay).
+    ///
+    /// Races are not errors: a page that is already mapped (`EBUSY`: a
+    /// racing fault on the same window) is skipped, and a page table that
+    /// changed under the walk (`EFAULT` from `pte_offset_map_lock()`, e.g.
+    /// a concurrent `MADV_DONTNEED` reclaiming it with `CONFIG_PT_RECLAIM`)
+    /// ends the batch; either way the token is returned and the core, on
+    /// `VM_FAULT_NOPAGE`, lets the access fault again if it still has no
+    /// entry. If `pages` ends early the rest of the range is left for later
+    /// faults; pages never shift to other addresses.
+    pub fn map_pages<'f, 'p>(
+        &'f self,
         start: usize,
-        pages: impl IntoIterator<Item = PageRef<'p>>,
-    ) -> Result<Mapped> {
+        pages: impl IntoIterator<Item = UserPage<'p>>,
+    ) -> Result<Mapped<'f>> {
         const BATCH: usize = 32;
         let vma = self.vma();
-        if vma.flags() & bindings::VM_MIXEDMAP == 0 || start % PAGE_SIZE != 0 {
+        if vma.as_mixedmap_vma().is_none() || start % PAGE_SIZE != 0 {
             return Err(EINVAL);
         }
         let mut batch = [core::ptr::null_mut::<bindings::page>(); BATCH];
         let mut pages = pages.into_iter();
         let (mut addr, mut inserted, mut covered) = (start, 0, false);
-        loop {
+        'batches: loop {
             let mut n = 0;
             for page in pages.by_ref().take(BATCH) {
                 batch[n] = page.as_ptr();
@@ -190,8 +223,9 @@ impl VmFault {
                 let mut left = (n - done) as c_ulong;
                 // `VM_MIXEDMAP`, so `vm_insert_pages()` leaves `vm_flags`
                 // alone; each page it maps gets its own reference.
-                // SAFETY: `vma` is locked (mmap or VMA lock) for this fault,
-                // the range is inside it, the pages are borrowed for the call.
+                // SAFETY: `vma` is locked (mmap lock) for this fault, the
+                // range is inside it, and every pointer is a `UserPage`
+                // borrowed for the call: a page that may be mapped.
                 let ret = unsafe {
                     bindings::vm_insert_pages(
                         vma.as_ptr(),
@@ -207,6 +241,9 @@ impl VmFault {
                     0 => break,
                     // Already mapped: skip it, go on with the rest.
                     r if r == EBUSY.to_errno() => done += 1,
+                    // The page table went away under us: stop; whatever
+                    // is still unmapped faults again.
+                    r if r == EFAULT.to_errno() => break 'batches,
                     r => return Err(Error::from_errno(r)),
                 }
             }
@@ -215,7 +252,11 @@ impl VmFault {
         if !covered {
             return Err(EINVAL);
         }
-        Ok(Mapped { inserted })
+        // INVARIANT: made by `map_pages` on this fault, for `'f`.
+        Ok(Mapped {
+            inserted,
+            _fault: PhantomData,
+        })
     }
 }
 
@@ -231,28 +272,12 @@ pub trait VmOperations: Send + Sync + Sized + 'static {
     /// For [`Fault::Page`] the trampoline takes a page reference
     /// (`get_page()`) that the page table entry keeps until it is unmapped,
     /// so the page stays valid even if `self` later lets go of it.
-    fn fault(&self, vmf: &VmFault) -> Result<Fault<'_>, FaultError>;
-
-    /// Whether faults may be served with only the VMA read-locked (the
-    /// per-VMA lock), without `mmap_lock`. Default: no.
     ///
-    /// The core calls `.fault` under the per-VMA lock only for VMAs whose
-    /// operations have a `.map_pages` (`vmf_can_call_fault()` in
-    /// `mm/memory.c`: "all vm_ops that have a ->map_pages have been audited
-    /// and don't need the mmap_lock"). Otherwise every fault is first tried
-    /// under the VMA lock, bails out with `VM_FAULT_RETRY`, and is done
-    /// again from the start under `mmap_lock`: two page-table walks and two
-    /// lock round trips per fault. Returning `true` installs a `.map_pages`
-    /// that maps nothing (the core then calls `.fault`), which opts in.
-    ///
-    /// It is safe to say yes: everything `fault` can do through this
-    /// module's API (read `VmFault`, hand back a page, `VmFault::map_pages`
-    /// into its own `VM_MIXEDMAP` VMA, read the `VmaRef`) is valid under
-    /// the VMA lock alone, as `vm_insert_pages()` under
-    /// `lock_vma_under_rcu()` is in TCP zero-copy receive.
-    fn fault_under_vma_lock(&self) -> bool {
-        false
-    }
+    /// The core calls `.fault` of a VMA without `.map_pages` with
+    /// `mmap_lock` held: under the per-VMA lock it returns `VM_FAULT_RETRY`
+    /// first (`vmf_can_call_fault()` in `mm/memory.c`). These operations do
+    /// not pretend otherwise.
+    fn fault<'f>(&'f self, vmf: &'f VmFault) -> Result<Fault<'f>, FaultError>;
 
     /// A copy of a VMA was created (fork, split, mremap); `.open`.
     fn open(&self, _vma: &VmaRef) {}
@@ -262,7 +287,7 @@ pub trait VmOperations: Send + Sync + Sized + 'static {
 }
 
 /// The `vm_operations_struct` for `T`.
-struct Table<T>(core::marker::PhantomData<T>);
+struct Table<T>(PhantomData<T>);
 
 impl<T: VmOperations> Table<T> {
     const OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
@@ -272,47 +297,18 @@ impl<T: VmOperations> Table<T> {
         // SAFETY: all-zero is a valid `vm_operations_struct` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     };
-
-    /// [`Table::OPS`] plus the `.map_pages` that opts into faults under
-    /// the per-VMA lock ([`VmOperations::fault_under_vma_lock`]).
-    const OPS_VMA_LOCK: bindings::vm_operations_struct = bindings::vm_operations_struct {
-        map_pages: Some(map_nothing),
-        ..Self::OPS
-    };
-}
-
-/// A `.map_pages` that maps nothing and returns 0, so that the core falls
-/// back to `.fault` for the faulting page. The core calls it for read
-/// faults, under `rcu_read_lock()`, with a window of `fault_around_bytes`;
-/// mapping there would mean building page table entries without sleeping,
-/// which `VmFault::map_pages` (from `.fault`) does not have to avoid.
-///
-/// # Safety
-///
-/// Called by the mm only, with valid arguments; it touches none of them.
-unsafe extern "C" fn map_nothing(
-    _vmf: *mut bindings::vm_fault,
-    _start: c_ulong,
-    _end: c_ulong,
-) -> bindings::vm_fault_t {
-    0
 }
 
 /// Installs `T`'s operations on a VMA being set up in `mmap`, with `data`
 /// as its private data. The VMA owns the `Arc` reference from now on.
 pub fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
     let raw = vma.as_ptr();
-    let ops = if data.fault_under_vma_lock() {
-        &Table::<T>::OPS_VMA_LOCK
-    } else {
-        &Table::<T>::OPS
-    };
-    // Both tables are constants promoted to `'static`; the stored pointer
-    // is an owned `Arc<T>` reference that `close_trampoline::<T>` returns.
+    // The table is a constant promoted to `'static`; the stored pointer is
+    // an owned `Arc<T>` reference that `close_trampoline::<T>` returns.
     // SAFETY: `vma` is in initial setup (`VmaNew`): nobody else uses it yet.
     unsafe {
         (*raw).vm_private_data = data.into_foreign();
-        (*raw).vm_ops = ops;
+        (*raw).vm_ops = &Table::<T>::OPS;
     }
 }
 
@@ -363,9 +359,10 @@ unsafe extern "C" fn fault_trampoline<T: VmOperations>(
         Ok(Fault::Mapped(_)) => bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t,
         Ok(Fault::Page(page)) => {
             let p = page.as_ptr();
-            // SAFETY: `p` is a valid page (it is borrowed from `data`, alive
-            // now); the reference we take is handed to the fault path with
-            // `vmf->page`, which keeps it in the page table entry.
+            // SAFETY: `p` is a `UserPage`: a mappable page with a reference
+            // held by an owner alive for this call; the reference we take is
+            // handed to the fault path with `vmf->page`, which keeps it in
+            // the page table entry.
             unsafe {
                 crate::helpers::mapdrv_get_page(p);
                 (*vmf).page = p;

@@ -16,7 +16,13 @@
 //! [`VmallocBuf::phys_runs`] tells.) `virt_to_page()` does not work on it, `vmalloc_to_page()` walks the page
 //! tables instead. That is why such a buffer cannot be mapped to user space
 //! with one `remap_pfn_range()` and is mapped page by page on fault (see
-//! `src/device.rs`). In exchange it can be far larger than `kmalloc()`'s
+//! `src/device.rs`).
+//!
+//! Three types, by what the memory is for: [`VmallocBuf`] is kernel-private
+//! (byte views once initialised); [`UserVmalloc`] is a `vmalloc_user()`
+//! buffer being initialised by its owner; [`SharedUserVmalloc`], made from
+//! it by a consuming [`UserVmalloc::share`], is the one user space may map,
+//! and it has no `&[u8]` view, only raw copies. In exchange it can be far larger than `kmalloc()`'s
 //! 4 MiB limit.
 //!
 //! The `kernel` crate's `VBox<T>` / `VVec<T>` (allocator `Vmalloc`) are the
@@ -35,32 +41,42 @@
 
 use crate::gfp::Gfp;
 use crate::helpers::*;
-use crate::pages::{PageRef, PAGE_SIZE};
+use crate::pages::{
+    uninit_bytes, uninit_bytes_mut, Contents, Init, PageRef, Uninit, UserPage, PAGE_SIZE,
+};
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
 use kernel::mm::virt::VmaNew;
 use kernel::prelude::*;
+use kernel::uaccess::UserPtr;
 
-/// A `vmalloc()`ed buffer of whole pages, `vfree()`d on `Drop`.
+/// A kernel-private `vmalloc()`ed buffer of whole pages, `vfree()`d on
+/// `Drop`.
+///
+/// `S` says what is known of the contents ([`VmallocBuf::alloc`]:
+/// [`Uninit`], [`VmallocBuf::zalloc`] and [`VmallocBuf::fill`]: [`Init`]).
+/// Nothing here maps the buffer into user space, which is why it may offer
+/// `&[u8]` views; a buffer for user space is a [`UserVmalloc`].
 ///
 /// # Invariants
 ///
-/// `ptr` was returned by `vmalloc()`/`vzalloc()` (or, when `user` is set,
-/// `vmalloc_user()`, whose area is marked `VM_USERMAP`) for `size` bytes,
-/// `size` is a non-zero multiple of `PAGE_SIZE`, and the buffer is
-/// exclusively owned.
-pub struct VmallocBuf {
+/// `ptr` was returned by `__vmalloc()` for `size` bytes, `size` is a
+/// non-zero multiple of `PAGE_SIZE`, and the buffer is exclusively owned.
+/// If `S` is [`Init`], every byte has been written.
+pub struct VmallocBuf<S: Contents = Uninit> {
     ptr: NonNull<u8>,
     size: usize,
-    user: bool,
+    _contents: PhantomData<S>,
 }
 
 // SAFETY: owned memory; `vfree()` may be called from any sleepable context,
 // and `Drop` runs in one (mapdrv never drops a buffer in atomic context).
-unsafe impl Send for VmallocBuf {}
+unsafe impl<S: Contents> Send for VmallocBuf<S> {}
 // SAFETY: `&self` methods only read the memory or the page tables.
-unsafe impl Sync for VmallocBuf {}
+unsafe impl<S: Contents> Sync for VmallocBuf<S> {}
 
 /// `len` rounded up to whole pages, or `EINVAL` for 0 or an absurd size.
 fn page_len(len: usize) -> Result<usize> {
@@ -71,7 +87,31 @@ fn page_len(len: usize) -> Result<usize> {
     len.checked_next_multiple_of(PAGE_SIZE).ok_or(EINVAL)
 }
 
-impl VmallocBuf {
+/// The page behind `ptr + index * PAGE_SIZE` (`vmalloc_to_page()`).
+///
+/// # Safety
+///
+/// `ptr` must be a live vmalloc buffer of more than `index` pages.
+unsafe fn vmalloc_page(ptr: NonNull<u8>, index: usize) -> Option<NonNull<bindings::page>> {
+    // SAFETY: the address lies inside a live vmalloc buffer (the contract).
+    NonNull::new(unsafe { bindings::vmalloc_to_page(ptr.as_ptr().add(index * PAGE_SIZE).cast()) })
+}
+
+/// How many physically contiguous runs `pages` form.
+fn runs<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> usize {
+    let mut runs = 0;
+    let mut prev: Option<usize> = None;
+    for p in pages {
+        let pfn = p.pfn().0;
+        if prev.is_none_or(|q| q + 1 != pfn) {
+            runs += 1;
+        }
+        prev = Some(pfn);
+    }
+    runs
+}
+
+impl VmallocBuf<Uninit> {
     /// `vmalloc(len)`, `len` rounded up to whole pages. Sleeps.
     ///
     /// `EINVAL` for `len == 0`; `ENOMEM` on failure, including requests
@@ -83,67 +123,67 @@ impl VmallocBuf {
         Self::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN)
     }
 
+    fn with_gfp(len: usize, gfp: Gfp) -> Result<Self> {
+        let size = page_len(len)?;
+        let raw = gfp.for_pages()?;
+        // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
+        // process context.
+        let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, raw) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
+        Ok(VmallocBuf {
+            ptr,
+            size,
+            _contents: PhantomData,
+        })
+    }
+}
+
+impl VmallocBuf<Init> {
     /// `vzalloc(len)`: like [`VmallocBuf::alloc`], zeroed
     /// (`__GFP_ZERO` added to the mask).
     pub fn zalloc(len: usize) -> Result<Self> {
-        Self::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO)
+        let buf = VmallocBuf::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO)?;
+        // SAFETY: `__GFP_ZERO` zeroed every page.
+        Ok(unsafe { buf.assume_init() })
     }
 
-    /// `vmalloc_user(len)`: a zeroed buffer meant to be mapped into user
-    /// space. Its area is marked `VM_USERMAP`, which
-    /// [`VmallocBuf::map_to_user`] (`remap_vmalloc_range()`) requires, and
-    /// it is aligned to `SHMLBA`. Its mask is fixed, `GFP_KERNEL |
-    /// __GFP_ZERO`, without `__GFP_NOWARN` (the function that takes a mask
-    /// and `VM_USERMAP`, `__vmalloc_node_range()`, is not exported to
-    /// modules), so a failure logs an allocation warning before `ENOMEM`.
-    pub fn zalloc_user(len: usize) -> Result<Self> {
-        let size = page_len(len)?;
-        // SAFETY: may sleep; callers are in process context.
-        let ptr = unsafe { mapdrv_vmalloc_user(size as c_ulong) };
-        Self::owned(ptr, size, true)
+    /// The buffer's memory.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `size` owned, mapped, written bytes; `&self` excludes writers.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
     }
 
-    fn with_gfp(len: usize, gfp: Gfp) -> Result<Self> {
-        let size = page_len(len)?;
-        // SAFETY: `__vmalloc()` with `GFP_KERNEL` may sleep; callers are in
-        // process context.
-        let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, gfp.as_raw()) };
-        Self::owned(ptr, size, false)
+    /// The buffer's memory, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
     }
+}
 
-    /// Takes ownership of what an allocation of `size` bytes returned
-    /// (`vmalloc_user()`'s if `user`); `ENOMEM` for NULL.
-    fn owned(ptr: *mut core::ffi::c_void, size: usize, user: bool) -> Result<Self> {
-        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes,
-        // `VM_USERMAP` when it came from `vmalloc_user()`.
-        Ok(VmallocBuf { ptr, size, user })
-    }
-
-    /// Maps the whole new VMA `vma` to the buffer's pages from page `pgoff`
-    /// on, right now (`remap_vmalloc_range()`): the eager alternative to
-    /// mapping page by page on fault. Every page gets a page table entry
-    /// and a reference; the VMA becomes `VM_MIXEDMAP | VM_DONTEXPAND |
-    /// VM_DONTDUMP`.
+impl<S: Contents> VmallocBuf<S> {
+    /// The same buffer, known to be initialised.
     ///
-    /// `EINVAL` if the buffer was not allocated with
-    /// [`VmallocBuf::zalloc_user`] or the VMA reaches past its end;
-    /// `ENOMEM` if a page table cannot be allocated.
-    pub fn map_to_user(&self, vma: &VmaNew, pgoff: usize) -> Result {
-        let fits = pgoff
-            .checked_mul(PAGE_SIZE)
-            .and_then(|off| off.checked_add(vma.end() - vma.start()))
-            .is_some_and(|end| end <= self.size);
-        if !self.user || !fits {
-            return Err(EINVAL);
+    /// # Safety
+    ///
+    /// Every byte must have been written.
+    unsafe fn assume_init(self) -> VmallocBuf<Init> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // INVARIANT: the same owned buffer; initialised per the caller.
+        VmallocBuf {
+            ptr: this.ptr,
+            size: this.size,
+            _contents: PhantomData,
         }
-        // The pages stay valid while mapped: each entry holds a reference.
-        // SAFETY: a new VMA in `mmap`, mmap lock held for writing (as
-        // `vm_insert_page()` needs); a live `VM_USERMAP` area, range inside.
-        let ret = unsafe {
-            mapdrv_remap_vmalloc_range(vma.as_ptr(), self.ptr.as_ptr().cast(), pgoff as c_ulong)
-        };
-        kernel::error::to_result(ret)
+    }
+
+    /// Fills the buffer with `byte`; from then on `u8` views.
+    pub fn fill(mut self, byte: u8) -> VmallocBuf<Init> {
+        for b in self.as_uninit_mut() {
+            b.write(byte);
+        }
+        // SAFETY: every byte was just written.
+        unsafe { self.assume_init() }
     }
 
     /// The size in bytes (whole pages).
@@ -171,10 +211,95 @@ impl VmallocBuf {
         unsafe { bindings::is_vmalloc_addr(self.ptr.as_ptr().cast()) }
     }
 
-    /// The buffer's memory (see [`crate::pages::Pages::as_slice`] on the
-    /// contents of memory allocated without zeroing).
-    pub fn as_slice(&self) -> &[u8] {
+    /// The buffer's memory, possibly uninitialised.
+    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
         // SAFETY: `size` owned, mapped bytes; `&self` excludes writers.
+        unsafe { uninit_bytes(self.ptr.as_ptr(), self.size) }
+    }
+
+    /// The buffer's memory, possibly uninitialised, writable.
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
+        unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.size) }
+    }
+
+    /// The page behind page number `index` (`vmalloc_to_page()`), for
+    /// inspection, or `None` past the end.
+    pub fn page(&self, index: usize) -> Option<PageRef<'_>> {
+        if index >= self.page_count() {
+            return None;
+        }
+        // SAFETY: `index` is inside our live buffer.
+        let p = unsafe { vmalloc_page(self.ptr, index) }?;
+        // SAFETY: the page backs our buffer and lives as long as it.
+        Some(unsafe { PageRef::from_raw(p) })
+    }
+
+    /// The pages behind the buffer, in virtual order.
+    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+        (0..self.page_count()).map_while(move |i| self.page(i))
+    }
+
+    /// How many physically contiguous runs the buffer's pages form: 1 means
+    /// one contiguous block, `page_count()` means no two neighbours are
+    /// adjacent in physical memory.
+    pub fn phys_runs(&self) -> usize {
+        runs(self.pages())
+    }
+}
+
+impl<S: Contents> Drop for VmallocBuf<S> {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own this vmalloc buffer; this is
+        // the only place it is freed.
+        unsafe { mapdrv_vfree(self.ptr.as_ptr().cast()) };
+    }
+}
+
+/// A zeroed `vmalloc_user()` buffer meant for user space, while it is still
+/// private to its creator: the initialisation phase.
+///
+/// It may be written through `&mut [u8]` (nothing else can see it yet);
+/// [`UserVmalloc::share`] then turns it into a [`SharedUserVmalloc`], the
+/// only type in this crate that hands out [`UserPage`]s. The order is
+/// enforced by the types: a shared buffer has no slice views at all.
+///
+/// # Invariants
+///
+/// `ptr` was returned by `vmalloc_user()` for `size` bytes (a non-zero
+/// multiple of `PAGE_SIZE`; zeroed, area marked `VM_USERMAP`), exclusively
+/// owned and never mapped into user space.
+pub struct UserVmalloc {
+    ptr: NonNull<u8>,
+    size: usize,
+}
+
+// SAFETY: owned memory, freed with `vfree()` in a sleepable context.
+unsafe impl Send for UserVmalloc {}
+// SAFETY: `&self` methods only read.
+unsafe impl Sync for UserVmalloc {}
+
+impl UserVmalloc {
+    /// `vmalloc_user(len)`, `len` rounded up to whole pages: zeroed,
+    /// `SHMLBA`-aligned, its area marked `VM_USERMAP` (which
+    /// [`SharedUserVmalloc::map_to_user`] needs). The mask is fixed,
+    /// `GFP_KERNEL | __GFP_ZERO`, without `__GFP_NOWARN` (the function that
+    /// takes a mask and `VM_USERMAP`, `__vmalloc_node_range()`, is not
+    /// exported to modules), so a failure logs an allocation warning
+    /// before `ENOMEM`. Sleeps.
+    pub fn zalloc(len: usize) -> Result<Self> {
+        let size = page_len(len)?;
+        // SAFETY: may sleep; callers are in process context.
+        let ptr = unsafe { mapdrv_vmalloc_user(size as c_ulong) };
+        let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
+        // INVARIANT: a fresh, zeroed, `VM_USERMAP` buffer, not mapped anywhere.
+        Ok(UserVmalloc { ptr, size })
+    }
+
+    /// The buffer's memory (zeroed at allocation).
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `size` owned, zeroed bytes that no user mapping can reach
+        // yet (type invariant); `&self` excludes writers.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
     }
 
@@ -184,45 +309,204 @@ impl VmallocBuf {
         unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
     }
 
-    /// The page behind page number `index` (`vmalloc_to_page()`), or `None`
-    /// past the end.
-    pub fn page(&self, index: usize) -> Option<PageRef<'_>> {
-        if index >= self.page_count() {
-            return None;
+    /// Ends the private phase: from now on the pages may be mapped into user
+    /// space, and the kernel touches the memory only through raw copies.
+    pub fn share(self) -> SharedUserVmalloc {
+        let this = core::mem::ManuallyDrop::new(self);
+        // INVARIANT: the same owned `vmalloc_user()` buffer; no reference
+        // to its memory survives (`as_slice` borrows ended with `self`).
+        SharedUserVmalloc {
+            ptr: this.ptr,
+            size: this.size,
         }
-        // SAFETY: the address lies inside our live vmalloc buffer.
-        let p =
-            unsafe { bindings::vmalloc_to_page(self.ptr.as_ptr().add(index * PAGE_SIZE).cast()) };
-        // SAFETY: the page backs our buffer and lives as long as it.
-        NonNull::new(p).map(|p| unsafe { PageRef::from_raw(p) })
-    }
-
-    /// The pages behind the buffer, in virtual order.
-    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
-        (0..self.page_count()).filter_map(move |i| self.page(i))
-    }
-
-    /// How many physically contiguous runs the buffer's pages form: 1 means
-    /// one contiguous block, `page_count()` means no two neighbours are
-    /// adjacent in physical memory.
-    pub fn phys_runs(&self) -> usize {
-        let mut runs = 0;
-        let mut prev: Option<usize> = None;
-        for p in self.pages() {
-            let pfn = p.pfn().0;
-            if prev.is_none_or(|q| q + 1 != pfn) {
-                runs += 1;
-            }
-            prev = Some(pfn);
-        }
-        runs
     }
 }
 
-impl Drop for VmallocBuf {
+impl Drop for UserVmalloc {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant we own this vmalloc buffer; this is
-        // the only place it is freed.
+        // SAFETY: we own the buffer; this is the only place it is freed.
+        unsafe { mapdrv_vfree(self.ptr.as_ptr().cast()) };
+    }
+}
+
+/// A `vmalloc_user()` buffer that user space may map: [`UserPage`]s for
+/// fault handlers, [`SharedUserVmalloc::map_to_user`] for eager mappings,
+/// and raw copies to and from user space for `read`/`write`.
+///
+/// User space can write the memory at any time, from any CPU, through a
+/// mapping; a Rust reference to it (`&[u8]`, `&mut [u8]`, even
+/// `&[MaybeUninit<u8>]`) would assert that it does not change, which is
+/// false. So this type has no slice view: the kernel side copies with
+/// `copy_to_user()`/`copy_from_user()` (byte copies that tolerate
+/// concurrent writers, through hardened usercopy's checks) or reads single
+/// bytes with volatile loads.
+///
+/// Lifetime: `vfree()` in `Drop` drops the buffer's own reference to each
+/// page. A page still mapped somewhere keeps the reference its page table
+/// entry took and is freed when it is unmapped, so dropping the buffer
+/// under a live mapping is sound (the mapping merely stops being shared
+/// with anything).
+///
+/// # Invariants
+///
+/// `ptr` was returned by `vmalloc_user()` for `size` bytes (a non-zero
+/// multiple of `PAGE_SIZE`), is owned by this value, and is never behind a
+/// Rust reference. Its pages are order-0, non-compound pages that
+/// `vm_area_alloc_pages()` took from the page allocator (split if they came
+/// as a larger block), each holding one reference owned by the area until
+/// `vfree()`.
+pub struct SharedUserVmalloc {
+    ptr: NonNull<u8>,
+    size: usize,
+}
+
+// SAFETY: owned memory, freed with `vfree()` in a sleepable context.
+unsafe impl Send for SharedUserVmalloc {}
+// SAFETY: `&self` methods only copy bytes with raw accesses, or read page
+// tables and page metadata; none assumes the memory is unchanging.
+unsafe impl Sync for SharedUserVmalloc {}
+
+impl SharedUserVmalloc {
+    /// The size in bytes (whole pages).
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The number of pages.
+    #[inline]
+    pub fn page_count(&self) -> usize {
+        self.size / PAGE_SIZE
+    }
+
+    /// The buffer's address in the vmalloc area (raw: for printing and
+    /// address arithmetic, not for making references).
+    #[inline]
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The page behind page number `index`, to hand to user space, or
+    /// `None` past the end. It borrows the buffer: it cannot outlive it.
+    #[inline]
+    pub fn page(&self, index: usize) -> Option<UserPage<'_>> {
+        if index >= self.page_count() {
+            return None;
+        }
+        // SAFETY: `index` is inside our live buffer.
+        let p = unsafe { vmalloc_page(self.ptr, index) }?;
+        // SAFETY: a page of a live `vmalloc_user()` area: order 0,
+        // non-compound, not slab/anonymous/reserved, one reference held by
+        // the area until `vfree()` in our `Drop`, which the `&self` borrow
+        // holds off for the page's lifetime (type invariant).
+        Some(unsafe { UserPage::from_raw(p) })
+    }
+
+    /// The pages behind the buffer, in virtual order, for inspection.
+    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+        (0..self.page_count()).map_while(move |i| self.page(i).map(|p| p.info()))
+    }
+
+    /// How many physically contiguous runs the buffer's pages form.
+    pub fn phys_runs(&self) -> usize {
+        runs(self.pages())
+    }
+
+    /// Byte `offset`, read with a volatile load (user space may be writing
+    /// it). `None` past the end.
+    pub fn read_byte(&self, offset: usize) -> Option<u8> {
+        if offset >= self.size {
+            return None;
+        }
+        // SAFETY: inside our live buffer; a volatile byte load makes no
+        // claim that the memory is unchanging.
+        Some(unsafe { self.ptr.as_ptr().add(offset).read_volatile() })
+    }
+
+    /// Copies up to `len` bytes from `offset` to user space at `to`
+    /// (`copy_to_user()`), clamped to the buffer; returns the bytes copied,
+    /// 0 at or past the end. `EFAULT` if nothing could be copied.
+    pub fn copy_to_user(&self, offset: usize, to: UserPtr, len: usize) -> Result<usize> {
+        let n = self.clamp(offset, len);
+        if n == 0 {
+            return Ok(0);
+        }
+        // SAFETY: `offset + n <= size`: the source lies in our live buffer.
+        // The copy uses raw byte accesses, fine with concurrent writers.
+        let left = unsafe {
+            mapdrv_copy_to_user(
+                to.as_mut_ptr(),
+                self.ptr.as_ptr().add(offset).cast(),
+                n as c_ulong,
+            )
+        } as usize;
+        Self::copied(n, left)
+    }
+
+    /// Copies up to `len` bytes from user space at `from` into the buffer
+    /// at `offset` (`copy_from_user()`), clamped to the buffer; returns the
+    /// bytes copied, 0 at or past the end. `EFAULT` if nothing could be
+    /// copied.
+    pub fn copy_from_user(&self, offset: usize, from: UserPtr, len: usize) -> Result<usize> {
+        let n = self.clamp(offset, len);
+        if n == 0 {
+            return Ok(0);
+        }
+        // SAFETY: `offset + n <= size`: the destination lies in our live
+        // buffer, which is never behind a Rust reference (type invariant),
+        // so writing through `&self` breaks no aliasing rule.
+        let left = unsafe {
+            mapdrv_copy_from_user(
+                self.ptr.as_ptr().add(offset).cast(),
+                from.as_const_ptr(),
+                n as c_ulong,
+            )
+        } as usize;
+        Self::copied(n, left)
+    }
+
+    /// The bytes `offset..offset + len` clamped to the buffer: their count.
+    fn clamp(&self, offset: usize, len: usize) -> usize {
+        len.min(self.size.saturating_sub(offset))
+    }
+
+    /// The result of a copy of `n` bytes that left `left` uncopied.
+    fn copied(n: usize, left: usize) -> Result<usize> {
+        match n.saturating_sub(left) {
+            0 => Err(EFAULT),
+            done => Ok(done),
+        }
+    }
+
+    /// Maps the whole new VMA `vma` to the buffer's pages from page `pgoff`
+    /// on, right now (`remap_vmalloc_range()`): the eager alternative to
+    /// mapping page by page on fault. Every page gets a page table entry
+    /// and a reference; the VMA becomes `VM_MIXEDMAP | VM_DONTEXPAND |
+    /// VM_DONTDUMP`. `EINVAL` if the VMA reaches past the buffer's end;
+    /// `ENOMEM` if a page table cannot be allocated.
+    pub fn map_to_user(&self, vma: &VmaNew, pgoff: usize) -> Result {
+        let fits = pgoff
+            .checked_mul(PAGE_SIZE)
+            .and_then(|off| off.checked_add(vma.end() - vma.start()))
+            .is_some_and(|end| end <= self.size);
+        if !fits {
+            return Err(EINVAL);
+        }
+        // The pages stay valid while mapped: each entry holds a reference.
+        // SAFETY: a new VMA in `mmap`, mmap lock held for writing (as
+        // `vm_insert_page()` needs); a live `VM_USERMAP` area (type
+        // invariant), range inside.
+        let ret = unsafe {
+            mapdrv_remap_vmalloc_range(vma.as_ptr(), self.ptr.as_ptr().cast(), pgoff as c_ulong)
+        };
+        kernel::error::to_result(ret)
+    }
+}
+
+impl Drop for SharedUserVmalloc {
+    fn drop(&mut self) {
+        // SAFETY: we own the buffer; this is the only place it is freed.
+        // Pages still mapped keep their mappings' references (see above).
         unsafe { mapdrv_vfree(self.ptr.as_ptr().cast()) };
     }
 }
@@ -241,11 +525,40 @@ mod tests {
     /// `vmalloc_user()`: zeroed, in the vmalloc area, page-granular.
     #[test]
     fn user_buffers_are_zeroed_vmalloc() -> Result {
-        let b = VmallocBuf::zalloc_user(3 * PAGE_SIZE + 5)?;
-        assert!(b.is_vmalloc_addr());
-        assert_eq!(b.page_count(), 4);
+        let mut b = UserVmalloc::zalloc(3 * PAGE_SIZE + 5)?;
         assert!(b.as_slice().iter().all(|&x| x == 0));
-        assert_eq!(VmallocBuf::zalloc_user(0).err(), Some(EINVAL));
+        assert_eq!(b.as_slice().len(), 4 * PAGE_SIZE);
+        b.as_mut_slice()[PAGE_SIZE + 1] = 0x42;
+        let shared = b.share();
+        // SAFETY: only compares the address with the area's bounds.
+        assert!(unsafe { bindings::is_vmalloc_addr(shared.as_ptr().cast()) });
+        assert_eq!(shared.page_count(), 4);
+        assert_eq!(shared.read_byte(PAGE_SIZE + 1), Some(0x42));
+        assert_eq!(shared.read_byte(4 * PAGE_SIZE), None);
+        assert!(shared.page(3).is_some() && shared.page(4).is_none());
+        assert_eq!(UserVmalloc::zalloc(0).err(), Some(EINVAL));
+        Ok(())
+    }
+
+    /// The pages a shared buffer hands out for user space are what the
+    /// mapping rules require: one reference each (the area's), not slab,
+    /// not reserved, and the ones `vmalloc_to_page()` finds in the direct map.
+    #[test]
+    fn user_pages_are_mappable() -> Result {
+        let mut b = UserVmalloc::zalloc(8 * PAGE_SIZE)?;
+        for i in 0..8 {
+            b.as_mut_slice()[i * PAGE_SIZE] = i as u8 + 1;
+        }
+        let shared = b.share();
+        for i in 0..8 {
+            let p = shared.page(i).ok_or(EINVAL)?.info();
+            assert_eq!(p.refcount(), 1);
+            assert!(!p.is_reserved());
+            // SAFETY: the page backs our live buffer; we read one byte of
+            // it through its direct-map alias, nobody maps it.
+            let v = unsafe { p.direct_map_addr().read_volatile() };
+            assert_eq!(v, i as u8 + 1);
+        }
         Ok(())
     }
 
@@ -280,7 +593,7 @@ mod tests {
     fn vmalloc_to_page_is_the_backing_page() -> Result {
         let mut b = VmallocBuf::alloc(4 * PAGE_SIZE)?;
         for i in 0..4 {
-            b.as_mut_slice()[i * PAGE_SIZE + 17] = 0x40 + i as u8;
+            b.as_uninit_mut()[i * PAGE_SIZE + 17].write(0x40 + i as u8);
         }
         for i in 0..4 {
             let p = b.page(i).ok_or(EINVAL)?;

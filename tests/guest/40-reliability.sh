@@ -133,7 +133,7 @@ check "every rmmod during stress was refused or clean" [ $unclean = 0 -a $((refu
 # The opt-in map modes under the same stress: fault-around races faults of
 # several processes on one window (the already-mapped path of
 # vm_insert_pages), eager maps everything at mmap.
-for mode in 1 2 "1 fault_vma_lock=1"; do
+for mode in 1 2; do
 	rmmod mapdrv 2>/dev/null
 	modprobe mapdrv report=0 verbose=0 map_mode=$mode
 	maptest stress --procs 8 --seconds 5 --seed "$FUZZ_SEED" >/tmp/stress.out 2>/tmp/stress.err

@@ -6,9 +6,6 @@
 //!
 //! - `rust`: mapdrv's default, one fault per page (`map_mode=0`);
 //! - `c-ref`: the classic mapdrv in C (`bench/mapdrv_cref.c`), same design;
-//! - `rust+vmalock`, `around-N+vmalock`: the same with `fault_vma_lock=1`
-//!   (the fault handler declared safe under the per-VMA lock: no retry
-//!   under `mmap_lock` per fault);
 //! - `around-N`: mapdrv's fault-around (`map_mode=1`), N pages per fault,
 //!   for every N in `--fault-around N,...`; with several N the tool fits
 //!   first touch per page = F/N + I: F the cost of a fault, I the cost of
@@ -175,26 +172,17 @@ type Samples = Vec<Vec<[Vec<Sample>; 2]>>;
 /// `around`, `eager`, `anon`, keeping those `only` names (all if empty;
 /// `around` selects every `around-N`).
 pub fn modes(around: &[usize], only: &[String]) -> Vec<String> {
-    let mut v = vec![
-        "rust".to_owned(),
-        "c-ref".to_owned(),
-        "rust+vmalock".to_owned(),
-    ];
+    let mut v = vec!["rust".to_owned(), "c-ref".to_owned()];
     v.extend(around.iter().map(|n| format!("around-{n}")));
-    v.extend(around.iter().map(|n| format!("around-{n}+vmalock")));
     v.extend(["eager".to_owned(), "anon".to_owned()]);
-    // `--modes` names a family: "around" is every around-N, and so on.
-    let family = |m: &str| -> String {
-        let (base, vl) = match m.strip_suffix("+vmalock") {
-            Some(b) => (b, "+vmalock"),
-            None => (m, ""),
-        };
-        let base = if base.starts_with("around-") {
+    // `--modes` names a family: "around" is every around-N.
+    let family = |m: &str| {
+        if m.starts_with("around-") {
             "around"
         } else {
-            base
-        };
-        format!("{base}{vl}")
+            m
+        }
+        .to_owned()
     };
     v.retain(|m| only.is_empty() || only.iter().any(|o| *o == family(m)));
     v
@@ -215,19 +203,6 @@ fn setup(mode: &str, buffer_pages: usize) -> io::Result<Option<File>> {
         load("mapdrv", &params)?;
         crate::device::open("/dev/mapdrv", true).map(Some)
     };
-    if let Some(base) = mode.strip_suffix("+vmalock") {
-        return match base {
-            "rust" => mapdrv(&[p("map_mode=0"), p("fault_vma_lock=1")]),
-            b => match b.strip_prefix("around-") {
-                Some(n) => mapdrv(&[
-                    p("map_mode=1"),
-                    format!("fault_around_pages={n}"),
-                    p("fault_vma_lock=1"),
-                ]),
-                None => Err(io::Error::other(format!("unknown mode {mode}"))),
-            },
-        };
-    }
     match mode {
         "rust" => mapdrv(&[p("map_mode=0")]),
         "eager" => mapdrv(&[p("map_mode=2")]),
@@ -323,9 +298,6 @@ pub fn run(
     if let (Some(r), Some(c)) = (idx("rust"), idx("c-ref")) {
         ratios.push(("rust/c-ref".into(), r, c));
     }
-    if let (Some(r), Some(v)) = (idx("rust"), idx("rust+vmalock")) {
-        ratios.push(("rust/rust+vmalock".into(), r, v));
-    }
     for (m, name) in modes.iter().enumerate() {
         if name.starts_with("around-") {
             if let Some(r) = idx("rust") {
@@ -349,7 +321,6 @@ pub fn run(
         .iter()
         .enumerate()
         .filter_map(|(m, name)| Some((m, name.strip_prefix("around-")?.parse().ok()?)))
-        .filter(|&(m, _): &(usize, usize)| !modes[m].ends_with("+vmalock"))
         .collect();
     let model = |s: usize, a: usize| -> Option<(f64, f64)> {
         (arounds.len() >= 2).then(|| {
@@ -502,25 +473,11 @@ mod tests {
     fn mode_lists_and_fit() {
         assert_eq!(
             modes(&[16, 64], &[]),
-            [
-                "rust",
-                "c-ref",
-                "rust+vmalock",
-                "around-16",
-                "around-64",
-                "around-16+vmalock",
-                "around-64+vmalock",
-                "eager",
-                "anon"
-            ]
+            ["rust", "c-ref", "around-16", "around-64", "eager", "anon"]
         );
         assert_eq!(
             modes(&[16, 64], &["rust".into(), "around".into()]),
             ["rust", "around-16", "around-64"]
-        );
-        assert_eq!(
-            modes(&[16], &["rust+vmalock".into(), "around+vmalock".into()]),
-            ["rust+vmalock", "around-16+vmalock"]
         );
         let (f, i) = fit(&[(1.0, 3100.0), (0.25, 850.0), (1.0 / 16.0, 287.5)]);
         assert!((f - 3000.0).abs() < 1e-6 && (i - 100.0).abs() < 1e-6);

@@ -237,12 +237,8 @@ pub fn svg(alloc: &Value, fault: &Value) -> Result<String, String> {
         "c-ref" => "C reference, one page per fault".to_owned(),
         "eager" => "mapdrv eager (remap_vmalloc_range)".to_owned(),
         "anon" => "anonymous memory".to_owned(),
-        "rust+vmalock" => "mapdrv, one page per fault, VMA-lock faults".to_owned(),
         other => match other.strip_prefix("around-") {
-            Some(n) => match n.strip_suffix("+vmalock") {
-                Some(n) => format!("fault-around {n} pages, VMA-lock faults"),
-                None => format!("mapdrv fault-around, {n} pages"),
-            },
+            Some(n) => format!("mapdrv fault-around, {n} pages"),
             None => other.to_owned(),
         },
     };

@@ -58,6 +58,9 @@ pub enum Command {
 pub struct Options {
     /// The subcommand.
     pub command: Command,
+    /// Switch to this user and group id (dropping every capability) before
+    /// running the command: for testing the device's privilege checks.
+    pub uid: Option<u32>,
     /// The device node to use.
     pub device: String,
     /// Machine-readable output.
@@ -129,8 +132,7 @@ Commands:
                        modes, the C reference module and anonymous memory,
                        interleaved (--rounds R, default 12; --sizes MIB,...,
                        default 4,16,64; --fault-around N,..., default 16, one
-                       mode per value; --modes rust,c-ref,around,eager,anon,
-                       rust+vmalock,around+vmalock);
+                       mode per value; --modes rust,c-ref,around,eager,anon);
                        loads and unloads mapdrv and mapdrv_cref itself (root)
   bench-plot A.json F.json
                        write an SVG of bench-alloc and bench-fault --json
@@ -145,6 +147,8 @@ Commands:
 Options:
   --device PATH   device node to use (default /dev/mapdrv)
   --json          machine-readable output
+  --uid UID       switch to this user and group id (no capabilities) first:
+                  tests of the device's privilege checks
   --procs P       stress workers (default 8)
   --seconds T     stress/fuzz duration (default 10)
   --seed S        stress/fuzz seed (default 1)
@@ -166,6 +170,7 @@ where
     let mut command = None;
     let mut device = String::from("/dev/mapdrv");
     let mut json = false;
+    let mut uid = None;
     let mut mapped = false;
     let mut procs = 8u32;
     let mut seconds = 10u64;
@@ -220,6 +225,7 @@ where
                 break;
             }
             "--json" => json = true,
+            "--uid" => uid = Some(number("--uid", it.next())?),
             "--mapped" => mapped = true,
             "--procs" => procs = number("--procs", it.next())?,
             "--seconds" => seconds = number("--seconds", it.next())?,
@@ -251,15 +257,7 @@ where
                     .next()
                     .ok_or_else(|| UsageError("--modes needs a list".into()))?;
                 modes = v.as_ref().split(',').map(str::to_owned).collect();
-                const KNOWN: [&str; 7] = [
-                    "rust",
-                    "c-ref",
-                    "around",
-                    "eager",
-                    "anon",
-                    "rust+vmalock",
-                    "around+vmalock",
-                ];
+                const KNOWN: [&str; 5] = ["rust", "c-ref", "around", "eager", "anon"];
                 if let Some(bad) = modes.iter().find(|m| !KNOWN.contains(&m.as_str())) {
                     return Err(UsageError(format!(
                         "--modes: unknown mode '{bad}' ({})",
@@ -331,6 +329,7 @@ where
     }
     Ok(Options {
         command,
+        uid,
         device,
         json,
         procs,

@@ -171,17 +171,20 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
                 )
             };
             let version = u32::from_ne_bytes(v1[..4].try_into().unwrap());
+            let size = u32::from_ne_bytes(v1[4..8].try_into().unwrap());
             let buffer_size = u64::from_ne_bytes(v1[8..16].try_into().unwrap());
+            // Labelled as what was copied: version 1, 112 bytes.
             ensure(
                 r == 0
-                    && version == crate::abi::MAPDRV_ABI_VERSION
+                    && version == 1
+                    && size as usize == crate::abi::MAPDRV_STATS_V1_SIZE
                     && buffer_size == s0.buffer_size
                     && v1[crate::abi::MAPDRV_STATS_V1_SIZE..]
                         .iter()
                         .all(|&b| b == 0xa5),
                 || {
                     format!(
-                        "ioctl {r}, version {version}, buffer_size {buffer_size}, canary {:?}",
+                        "ioctl {r}, version {version}, size {size}, buffer_size {buffer_size}, canary {:?}",
                         &v1[crate::abi::MAPDRV_STATS_V1_SIZE..]
                     )
                 },

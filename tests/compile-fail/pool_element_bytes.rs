@@ -1,0 +1,14 @@
+// Hole 4: write a pool element as initialised bytes (`&mut [u8]`), or read
+// its previous user's leftovers as `u8`. Elements are `MaybeUninit<u8>`.
+// expect: error[E0599]
+// expect: no method named `as_mut_slice` found for struct `PoolElement
+use crate::gfp::Gfp;
+use crate::mempool::Mempool;
+
+#[allow(dead_code)]
+fn leftovers() -> kernel::error::Result {
+    let pool = Mempool::kmalloc(2, 64)?;
+    let mut e = pool.alloc(Gfp::GFP_KERNEL)?;
+    e.as_mut_slice()[0] = 0xff;
+    Ok(())
+}

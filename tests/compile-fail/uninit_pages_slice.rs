@@ -1,0 +1,13 @@
+// Hole 2: read a non-zeroed page block as `u8`s (uninitialised memory).
+// `Pages<Uninit>` offers `MaybeUninit<u8>` views only.
+// expect: error[E0599]
+// expect: no method named `as_slice` found for struct `pages::Pages`
+// expect: the method was found for `pages::Pages<pages::Init>`
+use crate::gfp::Gfp;
+use crate::pages::Pages;
+
+#[allow(dead_code)]
+fn read_uninit() -> kernel::error::Result<u8> {
+    let block = Pages::alloc(Gfp::GFP_KERNEL, 0)?;
+    Ok(block.as_slice()[0])
+}
