@@ -86,7 +86,7 @@ pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
     for (c, name) in CASES.iter().enumerate() {
         let (mut w, mut r, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
         let pair = |round: usize, variant: u32| -> io::Result<(f64, f64)> {
-            Ok(if round.is_multiple_of(2) {
+            Ok(if round % 2 == 0 {
                 let a = one(&file, c as u32, 0, iterations)?;
                 (a, one(&file, c as u32, variant, iterations)?)
             } else {
