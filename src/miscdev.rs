@@ -160,10 +160,10 @@ impl<T: MiscDevice> MiscRegistration<T> {
                     (*slot).name = name.as_char_ptr();
                     (*slot).fops = VTable::<T>::FOPS;
                 }
-                // SAFETY: the `miscdevice` is initialised and pinned (it
-                // lives in `Opaque` inside a pinned `Self`); `data` is
-                // written before it (field order of the initialiser), so
-                // an `open` racing with registration finds it.
+                // `data` is initialised before `misc` (field order of the
+                // initialiser), so an `open` racing with registration finds it.
+                // SAFETY: the `miscdevice` is initialised and pinned (it lives
+                // in `Opaque` inside a pinned `Self`).
                 kernel::error::to_result(unsafe { bindings::misc_register(slot) })
             }),
         })

@@ -359,10 +359,10 @@ unsafe extern "C" fn fault_trampoline<T: VmOperations>(
         Ok(Fault::Mapped(_)) => bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t,
         Ok(Fault::Page(page)) => {
             let p = page.as_ptr();
+            // The reference we take goes to the fault path with `vmf->page`,
+            // which keeps it in the page table entry.
             // SAFETY: `p` is a `UserPage`: a mappable page with a reference
-            // held by an owner alive for this call; the reference we take is
-            // handed to the fault path with `vmf->page`, which keeps it in
-            // the page table entry.
+            // held by an owner alive for this call.
             unsafe {
                 crate::helpers::mapdrv_get_page(p);
                 (*vmf).page = p;

@@ -395,10 +395,10 @@ impl SharedUserVmalloc {
         }
         // SAFETY: `index` is inside our live buffer.
         let p = unsafe { vmalloc_page(self.ptr, index) }?;
-        // SAFETY: a page of a live `vmalloc_user()` area: order 0,
-        // non-compound, not slab/anonymous/reserved, one reference held by
-        // the area until `vfree()` in our `Drop`, which the `&self` borrow
-        // holds off for the page's lifetime (type invariant).
+        // The area holds one reference per page until `vfree()` in our
+        // `Drop`, which the `&self` borrow holds off for the page's lifetime.
+        // SAFETY: a page of a live `vmalloc_user()` area (type invariant):
+        // order 0, non-compound, not slab/anonymous/reserved, referenced.
         Some(unsafe { UserPage::from_raw(p) })
     }
 
