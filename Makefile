@@ -10,7 +10,7 @@
 # `Kbuild`) describes the module itself; this Makefile only drives scripts/.
 
 SHELL := /bin/bash
-export KDIR
+export KDIR KVER
 SCRIPTS := $(CURDIR)/scripts
 
 .PHONY: all module modules kernel tool toolchain run test bench fault-profile docs check fmt clippy \
@@ -69,4 +69,5 @@ help: ## list the targets
 	@echo "mapdrv targets:"
 	@grep -E '^[a-z_ -]+:.*## ' $(MAKEFILE_LIST) | \
 		sed -E 's/^([a-z_ -]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-22s %s\n", $$1, $$2}'
-	@echo "Variables: KDIR=/path/to/own/rust-enabled/build, MAPDRV_CACHE=dir (default ~/.cache/mapdrv)"
+	@echo "Variables: KVER=7.2|7.3 (kernel series to build and test against, default 7.2),"
+	@echo "           KDIR=/path/to/own/rust-enabled/build, MAPDRV_CACHE=dir (default ~/.cache/mapdrv)"

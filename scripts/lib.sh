@@ -9,8 +9,10 @@ set -euo pipefail
 
 MAPDRV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MAPDRV_CACHE="${MAPDRV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mapdrv}"
-# Kernel series this project targets; the Debian package name follows it.
-MAPDRV_KSERIES="${MAPDRV_KSERIES:-7.2}"
+# Kernel series to build and test against (`make ... KVER=7.3`); the Debian
+# package name (linux-source-SERIES) and the kernel cache key follow it.
+# 7.2 is the default; kernel/series-SERIES.config must exist for a series.
+MAPDRV_KSERIES="${MAPDRV_KSERIES:-${KVER:-7.2}}"
 # Build products of this clone (module, tool, initramfs) go here.
 MAPDRV_OUT="${MAPDRV_OUT:-$MAPDRV_ROOT/build}"
 

@@ -111,3 +111,6 @@ unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned 
 }
 
 void mapdrv_cond_resched(void) { cond_resched(); }
+
+/* An exported function in 7.2, static inline over free_reserved_pages() in 7.3. */
+void mapdrv_free_reserved_page(struct page *page) { free_reserved_page(page); }

@@ -43,5 +43,6 @@ bool mapdrv_gfp_zone_bad(gfp_t gfp);
 unsigned long mapdrv_copy_to_user(void __user *to, const void *from, unsigned long n);
 unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned long n);
 void mapdrv_cond_resched(void);
+void mapdrv_free_reserved_page(struct page *page);
 
 #endif /* MAPDRV_HELPERS_H */

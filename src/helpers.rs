@@ -116,6 +116,9 @@ extern "C" {
     ) -> c_ulong;
     /// `cond_resched()`. Process context only.
     pub(crate) fn mapdrv_cond_resched();
+    /// `free_reserved_page()`. The caller must own `page`, marked with
+    /// `mark_page_reserved()`, with no other reference to it.
+    pub(crate) fn mapdrv_free_reserved_page(page: *mut bindings::page);
 }
 
 /// `PAGE_OFFSET`: where the direct map starts (randomised by KASLR).

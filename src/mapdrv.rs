@@ -77,6 +77,12 @@ module! {
     },
 }
 
+/// A module parameter's value. `ModuleParamAccess::value()` returns `&T` in
+/// Linux 7.2 and `T` in 7.3; both are `Borrow<T>`, so one line reads either.
+fn param<T: Copy>(value: impl core::borrow::Borrow<T>) -> T {
+    *value.borrow()
+}
+
 /// An object of the module's own slab cache: a record of one allocation
 /// probe. The cache shows up as `mapdrv_object` in `/proc/slabinfo` for as
 /// long as the module is loaded.
@@ -88,8 +94,11 @@ pub struct ProbeRecord {
 }
 
 /// The module's state, alive from a successful `init` until unload.
+///
+/// Public because Linux 7.3's `#[vtable]` names it: every vtable impl gets
+/// `type OwnerModule = crate::LocalModule`, i.e. this type.
 #[pin_data(PinnedDrop)]
-struct Mapdrv {
+pub struct Mapdrv {
     /// `/dev/mapdrv`. Deregistered first on unload (fields drop in order).
     #[pin]
     device: miscdev::MiscRegistration<device::MapdrvDevice>,
@@ -100,12 +109,12 @@ struct Mapdrv {
 
 impl kernel::InPlaceModule for Mapdrv {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let report = *module_parameters::report.value();
-        let show_addresses = *module_parameters::show_addresses.value();
-        let pages = *module_parameters::buffer_pages.value();
-        let verbose = *module_parameters::verbose.value();
-        let map_mode = *module_parameters::map_mode.value();
-        let fault_around_pages = *module_parameters::fault_around_pages.value();
+        let report: u8 = param(module_parameters::report.value());
+        let show_addresses: u8 = param(module_parameters::show_addresses.value());
+        let pages: usize = param(module_parameters::buffer_pages.value());
+        let verbose: u8 = param(module_parameters::verbose.value());
+        let map_mode: u8 = param(module_parameters::map_mode.value());
+        let fault_around_pages: usize = param(module_parameters::fault_around_pages.value());
         try_pin_init!(Self {
             _objects: {
                 if report > 1 || show_addresses > 1 || verbose > 2 {

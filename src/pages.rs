@@ -629,7 +629,7 @@ impl Drop for ReservedPage {
         // SAFETY: by the type invariant we own a page marked with
         // `mark_page_reserved()` that nobody else references, which is what
         // `free_reserved_page()` (it resets the count) requires.
-        unsafe { bindings::free_reserved_page(self.page.as_ptr()) };
+        unsafe { mapdrv_free_reserved_page(self.page.as_ptr()) };
     }
 }
 
