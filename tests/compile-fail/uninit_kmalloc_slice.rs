@@ -2,7 +2,7 @@
 // to uninitialised bytes). `KmallocBuf<Uninit>` has no such view.
 // expect: error[E0599]
 // expect: no method named `as_mut_slice` found for struct `kmalloc::KmallocBuf`
-// expect: the method was found for `kmalloc::KmallocBuf<pages::Init>`
+// expect: `kmalloc::KmallocBuf<pages::Init>`
 use crate::gfp::Gfp;
 use crate::kmalloc::KmallocBuf;
 

@@ -2,7 +2,7 @@
 // `Pages<Uninit>` offers `MaybeUninit<u8>` views only.
 // expect: error[E0599]
 // expect: no method named `as_slice` found for struct `pages::Pages`
-// expect: the method was found for `pages::Pages<pages::Init>`
+// expect: `pages::Pages<pages::Init>`
 use crate::gfp::Gfp;
 use crate::pages::Pages;
 
