@@ -64,7 +64,9 @@ mkfifo /tmp/hold
 maptest hold 600 >/tmp/hold &
 pid=$!
 read -r line </tmp/hold
-check "rmmod is refused while /dev/mapdrv is open" sh -c '! rmmod mapdrv 2>/dev/null'
+# Refused as busy: delete_module() says EWOULDBLOCK (EAGAIN), not any error.
+check "rmmod is refused with EAGAIN while /dev/mapdrv is open" sh -c \
+	'! rmmod mapdrv 2>/tmp/rmmod.err && grep -q "Resource temporarily unavailable" /tmp/rmmod.err'
 check "the module is still loaded and the node still there" sh -c 'grep -q "^mapdrv " /proc/modules && [ -c /dev/mapdrv ]'
 kill $pid
 wait $pid 2>/dev/null
@@ -77,7 +79,8 @@ echo "# stats: $(maptest --json stats)"
 check "the holder has no fd on /dev/mapdrv left" sh -c "! ls -l /proc/$pid/fd | grep -q mapdrv"
 # The mapping keeps its struct file open (vma->vm_file): 2 = that + stats' own.
 check "the holder's mapping is alive and keeps its file open" sh -c 'maptest --json stats | grep -q "\"open_files\":2,.*\"live_mappings\":1,"'
-check "rmmod is refused while a mapping exists (fd closed)" sh -c '! rmmod mapdrv 2>/dev/null'
+check "rmmod is refused with EAGAIN while a mapping exists (fd closed)" sh -c \
+	'! rmmod mapdrv 2>/tmp/rmmod.err && grep -q "Resource temporarily unavailable" /tmp/rmmod.err'
 kill $pid
 wait $pid 2>/dev/null
 rm -f /tmp/hold
