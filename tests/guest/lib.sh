@@ -1,6 +1,15 @@
 # shellcheck shell=sh
 # Helpers for in-guest test scripts (busybox sh). Every check prints one line
-# "ok - NAME" or "not ok - NAME: WHY"; scripts/test counts them.
+# "ok - NAME" or "not ok - NAME: WHY"; scripts/test counts them. A test file
+# (./NN-name.sh) ends with "# checks: FILE OK NOT_OK" and exits 1 if any
+# check failed; scripts/test knows how many checks each file must run.
+
+CHECKS_OK=0 CHECKS_BAD=0
+case "$0" in
+*/[0-9]*.sh)
+	trap 'echo "# checks: $0 $CHECKS_OK $CHECKS_BAD"; [ "$CHECKS_BAD" = 0 ] || exit 1' EXIT
+	;;
+esac
 
 # check NAME COMMAND...: run COMMAND, report by its exit status.
 check() {
@@ -8,8 +17,10 @@ check() {
 	shift
 	if out="$("$@" 2>&1)"; then
 		echo "ok - $name"
+		CHECKS_OK=$((CHECKS_OK + 1))
 	else
 		echo "not ok - $name: exit $? from '$*': $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		CHECKS_BAD=$((CHECKS_BAD + 1))
 	fi
 }
 
@@ -30,8 +41,10 @@ since_mark() { dmesg | sed -n "/mapdrv-test: mark $$-$LOG_MARK\$/,\$p"; }
 check_log() {
 	if since_mark | grep -Eq "$2"; then
 		echo "ok - $1"
+		CHECKS_OK=$((CHECKS_OK + 1))
 	else
 		echo "not ok - $1: no kernel log line matches /$2/"
+		CHECKS_BAD=$((CHECKS_BAD + 1))
 	fi
 }
 
