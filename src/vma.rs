@@ -203,7 +203,7 @@ impl VmFault {
         }
         let mut batch = [core::ptr::null_mut::<bindings::page>(); BATCH];
         let mut pages = pages.into_iter();
-        let (mut addr, mut inserted, mut covered) = (start, 0, false);
+        let (mut addr, mut inserted, mut covered, mut raced) = (start, 0, false, false);
         'batches: loop {
             let mut n = 0;
             for page in pages.by_ref().take(BATCH) {
@@ -242,14 +242,18 @@ impl VmFault {
                     // Already mapped: skip it, go on with the rest.
                     r if r == EBUSY.to_errno() => done += 1,
                     // The page table went away under us: stop; whatever
-                    // is still unmapped faults again.
-                    r if r == EFAULT.to_errno() => break 'batches,
+                    // is still unmapped (the faulting page included, maybe)
+                    // faults again.
+                    r if r == EFAULT.to_errno() => {
+                        raced = true;
+                        break 'batches;
+                    }
                     r => return Err(Error::from_errno(r)),
                 }
             }
             addr = end;
         }
-        if !covered {
+        if !covered && !raced {
             return Err(EINVAL);
         }
         // INVARIANT: made by `map_pages` on this fault, for `'f`.
