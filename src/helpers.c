@@ -105,9 +105,19 @@ unsigned long mapdrv_copy_to_user(void __user *to, const void *from, unsigned lo
 	return copy_to_user(to, from, n);
 }
 
+/*
+ * Not copy_from_user(): on a fault it zero-fills the bytes it could not
+ * copy, which is right for a private kernel buffer (no stale data) and
+ * wrong for one that user space maps: a write() from a bad address would
+ * wipe bytes of the shared buffer that it never wrote. This copies what it
+ * can and leaves the rest as it was (write(2): a short count, or EFAULT).
+ * __copy_from_user() still runs check_object_size() (hardened usercopy).
+ */
 unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned long n)
 {
-	return copy_from_user(to, from, n);
+	if (!access_ok(from, n))
+		return n;
+	return __copy_from_user(to, from, n);
 }
 
 void mapdrv_cond_resched(void) { cond_resched(); }

@@ -444,9 +444,10 @@ impl SharedUserVmalloc {
     }
 
     /// Copies up to `len` bytes from user space at `from` into the buffer
-    /// at `offset` (`copy_from_user()`), clamped to the buffer; returns the
-    /// bytes copied, 0 at or past the end. `EFAULT` if nothing could be
-    /// copied.
+    /// at `offset`, clamped to the buffer; returns the bytes copied, 0 at
+    /// or past the end. `EFAULT` if nothing could be copied. Bytes it
+    /// could not copy keep their contents (unlike `copy_from_user()`, which
+    /// zero-fills them: see `mapdrv_copy_from_user` in `helpers.c`).
     pub fn copy_from_user(&self, offset: usize, from: UserPtr, len: usize) -> Result<usize> {
         let n = self.clamp(offset, len);
         if n == 0 {

@@ -2,25 +2,37 @@
 # the log story, parameter bounds, and the module pinned while open or mapped.
 . ./lib.sh
 
-for pages in 10 1 3 64; do
-	check "modprobe mapdrv buffer_pages=$pages" modprobe mapdrv report=0 verbose=0 buffer_pages=$pages
-	maptest verify >/tmp/verify.out 2>&1
-	sed -n 's/^FAIL  /# FAIL (buffer_pages='"$pages"') /p' /tmp/verify.out
-	check "maptest verify passes every check with buffer_pages=$pages" grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out
-	check "rmmod after verify (buffer_pages=$pages)" rmmod mapdrv
+# verify is told what the test loaded (--pages, --mode, --window): a module
+# that runs anything else fails, and every expectation comes from here.
+# Sizes: the default, 1, 3, 64, and 37 (not a multiple of the window).
+# verify_loaded NAME PAGES MODE WINDOW PARAMS...: load, verify, unload.
+verify_loaded() {
+	name="$1" pages="$2" mode="$3" window="$4"
+	shift 4
+	check "modprobe mapdrv $name" modprobe mapdrv report=0 verbose=0 buffer_pages=$pages "$@"
+	maptest verify --pages "$pages" --mode "$mode" --window "$window" >/tmp/verify.out 2>&1
+	sed -n 's/^FAIL  /# FAIL ('"$name"') /p' /tmp/verify.out
+	check "maptest verify --pages $pages --mode $mode --window $window passes every check ($name)" \
+		grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out
+	check "rmmod after verify ($name)" rmmod mapdrv
+}
+for pages in 10 1 3 37 64; do
+	verify_loaded "buffer_pages=$pages" $pages fault 16
 done
 
 # The opt-in map modes keep the contract (verify adapts its laziness checks
 # to the mode and checks the fault and page counts of each).
-for mode in "map_mode=1" "map_mode=1 fault_around_pages=7" "map_mode=1 fault_around_pages=512" "map_mode=2"; do
-	for pages in 1 64; do
-		check "modprobe mapdrv $mode buffer_pages=$pages" modprobe mapdrv report=0 verbose=0 buffer_pages=$pages $mode
-		maptest verify >/tmp/verify.out 2>&1
-		sed -n 's/^FAIL  /# FAIL ('"$mode"' buffer_pages='"$pages"') /p' /tmp/verify.out
-		check "maptest verify passes every check with $mode buffer_pages=$pages" grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out
-		check "rmmod after verify ($mode buffer_pages=$pages)" rmmod mapdrv
-	done
+for pages in 1 37 64; do
+	verify_loaded "map_mode=1 buffer_pages=$pages" $pages fault-around 16 map_mode=1
+	verify_loaded "map_mode=2 buffer_pages=$pages" $pages eager 16 map_mode=2
 done
+verify_loaded "map_mode=1 fault_around_pages=7 buffer_pages=64" 64 fault-around 7 map_mode=1 fault_around_pages=7
+verify_loaded "map_mode=1 fault_around_pages=512 buffer_pages=64" 64 fault-around 512 map_mode=1 fault_around_pages=512
+# A module loaded otherwise than the test says fails verify.
+check "modprobe mapdrv buffer_pages=12 for a wrong expectation" modprobe mapdrv report=0 verbose=0 buffer_pages=12
+check "verify --pages 10 fails on a module loaded with 12 pages" sh -c \
+	'! maptest verify --pages 10 --mode fault --window 16 >/tmp/v && grep -q "^FAIL  the module runs what the test loaded" /tmp/v'
+check "rmmod after the wrong expectation" rmmod mapdrv
 check "maptest touch: one fault per 16-page window in fault-around mode" sh -c '
 	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode=1 &&
 	maptest --json touch | grep -q "\"faults\":4,\"pages_mapped\":64" && rmmod mapdrv'
@@ -94,5 +106,5 @@ check_log "buffer_pages=0 is explained in one line" 'mapdrv: buffer_pages=0 is o
 check "buffer_pages=65537 is refused" sh -c '! modprobe mapdrv report=0 buffer_pages=65537'
 check "a refused load leaves no node behind" sh -c '! [ -e /dev/mapdrv ] && ! grep -q "^mapdrv " /proc/modules'
 check "buffer_pages=65536 (256 MiB) loads" modprobe mapdrv report=0 verbose=0 buffer_pages=65536
-check "maptest verify passes with the largest buffer" sh -c 'maptest verify | tail -n 1 | grep -q " 0 failed$"'
+check "maptest verify passes with the largest buffer" sh -c 'maptest verify --pages 65536 --mode fault --window 16 | tail -n 1 | grep -q " 0 failed$"'
 check "rmmod the largest buffer" rmmod mapdrv

@@ -13,7 +13,7 @@ pub enum Command {
     /// The classic: map the device and print the string the kernel put there.
     Read,
     /// Check every behaviour of the device's contract.
-    Verify,
+    Verify(Expect),
     /// Print the device's counters.
     Stats,
     /// Map the whole buffer, touch every page, report faults and pages mapped.
@@ -51,6 +51,19 @@ pub enum Command {
         /// How long to hold, in seconds.
         seconds: u64,
     },
+}
+
+/// What the caller loaded the module with, for `verify`: the test states
+/// it, and a module whose stats disagree fails. `None`: take it from the
+/// module's stats (and say so).
+#[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
+pub struct Expect {
+    /// `--pages N`: `buffer_pages`.
+    pub pages: Option<u32>,
+    /// `--mode NAME`: the map mode, as a number of `abi::map_mode`.
+    pub mode: Option<u32>,
+    /// `--window W`: `fault_around_pages`.
+    pub window: Option<u32>,
 }
 
 /// Options shared by every subcommand.
@@ -111,7 +124,10 @@ Commands:
   read                 map /dev/mapdrv read-only (the classic maptest) and print
                        the string the kernel put there
   verify               check every behaviour of the device's contract; one
-                       PASS/FAIL line per check, then \"N passed, N failed\"
+                       PASS/FAIL line per check, then \"N passed, N failed\";
+                       --pages N --mode fault|fault-around|eager --window W
+                       state what the module was loaded with (a module whose
+                       stats disagree fails; default: trust its stats)
   stats                print the device's counters (MAPDRV_IOC_GET_STATS)
   touch                map the whole buffer, read every page once, and report
                        the faults the driver served and the pages it mapped
@@ -183,6 +199,7 @@ where
     let mut modes = Vec::new();
     let mut save = None;
     let mut iterations = 2000u64;
+    let mut expect = Expect::default();
     let mut it = args.into_iter();
     fn number<T: std::str::FromStr>(
         opt: &str,
@@ -278,6 +295,22 @@ where
                 let (alloc, fault) = (file()?, file()?);
                 set(&mut command, Command::BenchPlot { alloc, fault }, arg)?;
             }
+            "--pages" => expect.pages = Some(number("--pages", it.next())?),
+            "--window" => expect.window = Some(number("--window", it.next())?),
+            "--mode" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| UsageError("--mode needs a map mode".into()))?;
+                let names = crate::abi::map_mode::NAMES;
+                let m = names.iter().position(|n| *n == v.as_ref()).ok_or_else(|| {
+                    UsageError(format!(
+                        "--mode: unknown map mode '{}' ({})",
+                        v.as_ref(),
+                        names.join(", ")
+                    ))
+                })?;
+                expect.mode = Some(m as u32);
+            }
             "--iterations" => iterations = number("--iterations", it.next())?,
             "exercise" => {
                 let family = it
@@ -296,7 +329,7 @@ where
             }
             "read" => set(&mut command, Command::Read, arg)?,
             "info" => set(&mut command, Command::Info, arg)?,
-            "verify" => set(&mut command, Command::Verify, arg)?,
+            "verify" => set(&mut command, Command::Verify(Expect::default()), arg)?,
             "stats" => set(&mut command, Command::Stats, arg)?,
             "touch" => set(&mut command, Command::Touch, arg)?,
             "hold" => {
@@ -326,6 +359,13 @@ where
         *m = mapped;
     } else if mapped {
         return Err(UsageError("--mapped only applies to hold".into()));
+    }
+    if let Command::Verify(e) = &mut command {
+        *e = expect;
+    } else if expect != Expect::default() {
+        return Err(UsageError(
+            "--pages, --mode and --window only apply to verify".into(),
+        ));
     }
     Ok(Options {
         command,
@@ -370,8 +410,34 @@ mod tests {
     fn verify_and_stats() {
         assert_eq!(
             parse(["verify", "--json"]).unwrap().command,
-            Command::Verify
+            Command::Verify(Expect::default())
         );
+        assert_eq!(
+            parse([
+                "verify",
+                "--pages",
+                "37",
+                "--mode",
+                "fault-around",
+                "--window",
+                "16"
+            ])
+            .unwrap()
+            .command,
+            Command::Verify(Expect {
+                pages: Some(37),
+                mode: Some(crate::abi::map_mode::FAULT_AROUND),
+                window: Some(16)
+            })
+        );
+        assert!(parse(["verify", "--mode", "around"])
+            .unwrap_err()
+            .0
+            .contains("unknown map mode"));
+        assert!(parse(["read", "--pages", "3"])
+            .unwrap_err()
+            .0
+            .contains("only apply to verify"));
         assert_eq!(parse(["stats"]).unwrap().command, Command::Stats);
     }
 

@@ -58,6 +58,30 @@ impl Mapping {
         unsafe { std::ptr::write_volatile(self.addr.cast::<u8>().add(i), v) }
     }
 
+    /// Copies `data` into the mapping at byte `at` (a `memcpy`; the
+    /// mapping must be writable and no other thread may be using it).
+    pub fn write_at(&self, at: usize, data: &[u8]) {
+        assert!(at.checked_add(data.len()).is_some_and(|e| e <= self.len));
+        // SAFETY: `at..at + data.len()` is inside the live, writable mapping;
+        // `data` is a separate Rust allocation, so the ranges do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.addr.cast::<u8>().add(at), data.len())
+        }
+    }
+
+    /// Copies `len` bytes out of the mapping from byte `at` (a `memcpy`;
+    /// the caller's test is the only writer while it runs).
+    pub fn read_at(&self, at: usize, len: usize) -> Vec<u8> {
+        assert!(at.checked_add(len).is_some_and(|e| e <= self.len));
+        let mut out = vec![0u8; len];
+        // SAFETY: `at..at + len` is inside the live, readable mapping; `out`
+        // is a fresh allocation of `len` bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.addr.cast::<u8>().add(at), out.as_mut_ptr(), len)
+        };
+        out
+    }
+
     /// Copies the first `n` bytes out.
     pub fn read_bytes(&self, n: usize) -> Vec<u8> {
         (0..n.min(self.len)).map(|i| self.get(i)).collect()

@@ -8,6 +8,7 @@ mod bench;
 mod bench_fault;
 mod bench_plot;
 mod cli;
+mod contents;
 mod device;
 mod exercise;
 mod fuzz;
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Read => device::read(&opts).map(|()| true),
         cli::Command::Stats => device::print_stats(&opts).map(|()| true),
         cli::Command::Touch => device::touch(&opts).map(|()| true),
-        cli::Command::Verify => verify::verify(&opts),
+        cli::Command::Verify(expect) => verify::verify(&opts, *expect),
         cli::Command::Hold { mapped, seconds } => {
             device::hold(&opts, *mapped, *seconds).map(|()| true)
         }

@@ -2,17 +2,22 @@
 //! faulting, writing, unmapping, forking, reading and writing through the
 //! fd, and opening and closing, for a bounded time.
 //!
-//! Data integrity: worker `i` owns a 64-byte slot of the buffer (at
-//! `i * 64`). It writes a record (worker, sequence number, payload derived
-//! from both, checksum) through a mapping or with `pwrite`, and reads it
-//! back through another mapping, `pread`, or a forked child's fresh
-//! mapping. Any record that is not exactly the last one written — lost or
-//! torn — is an error. Workers never write outside their slot, so every
-//! check is exact even with all of them running at once.
+//! Data integrity: worker `w` owns a 64-byte slot in *every* page of the
+//! buffer (at `p * PAGE_SIZE + w * 64`), so the workers' traffic reaches
+//! every page and every fault path. Each operation picks a page and
+//! writes the slot's next record (worker, page, sequence number, payload
+//! derived from all three, checksum) through a mapping or with `pwrite`, or
+//! reads it back through a page mapping, a private mapping, `pread`, or a
+//! forked child's fresh mapping. Every read is compared with the last
+//! record written to that slot: lost, torn or misplaced (another page's
+//! record) is an error. At the end every slot of every page is checked.
+//! Workers never write outside their slots, so every check is exact even
+//! with all of them running at once.
 
 use crate::cli::Options;
 use crate::device::{self, page_size, Mapping};
 use crate::rng::Rng;
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
@@ -20,16 +25,18 @@ use std::time::{Duration, Instant};
 /// Bytes per worker slot.
 pub const SLOT: usize = 64;
 
-/// The record worker `w` writes as its `seq`-th.
-pub fn record(w: u32, seq: u64) -> [u8; SLOT] {
+/// The record worker `w` writes as its `seq`-th into its slot of page `p`.
+pub fn record(w: u32, p: u32, seq: u64) -> [u8; SLOT] {
     let mut r = [0u8; SLOT];
     r[0..4].copy_from_slice(&w.to_le_bytes());
-    r[4..12].copy_from_slice(&seq.to_le_bytes());
-    for (i, b) in r[12..60].iter_mut().enumerate() {
+    r[4..8].copy_from_slice(&p.to_le_bytes());
+    r[8..16].copy_from_slice(&seq.to_le_bytes());
+    for (i, b) in r[16..60].iter_mut().enumerate() {
         *b = (seq as u8)
             .wrapping_mul(31)
             .wrapping_add(i as u8)
-            .wrapping_add(w as u8);
+            .wrapping_add(w as u8)
+            .wrapping_add((p as u8).wrapping_mul(7));
     }
     let sum = checksum(&r[..60]);
     r[60..64].copy_from_slice(&sum.to_le_bytes());
@@ -46,126 +53,175 @@ pub fn checksum(data: &[u8]) -> u32 {
 #[derive(Default)]
 struct Tally {
     ops: u64,
+    reads_checked: u64,
     errors: u64,
 }
 
-fn worker(dev: &str, w: u32, deadline: Instant, seed: u64) -> Tally {
-    let mut t = Tally::default();
-    let mut rng = Rng::new(seed ^ (u64::from(w) << 32));
-    let ps = page_size();
-    let Ok(file) = device::open(dev, true) else {
-        t.errors += 1;
-        return t;
-    };
-    let size = match device::stats(&file) {
-        Ok(s) => s.buffer_size as usize,
-        Err(_) => {
-            t.errors += 1;
-            return t;
-        }
-    };
-    let off = w as usize * SLOT;
-    let page = off / ps;
-    let mut seq = 0u64;
-    // Write the first record with pwrite so every check has something to compare.
-    if device::pwrite(&file, &record(w, seq), off as u64).ok() != Some(SLOT) {
-        t.errors += 1;
+/// One worker's view: its slots and the last record written to each.
+struct Worker<'a> {
+    dev: &'a str,
+    w: u32,
+    file: File,
+    size: usize,
+    ps: usize,
+    /// `seq[p]`: the sequence number of the last record in page `p`'s slot.
+    seq: Vec<u64>,
+    t: Tally,
+}
+
+impl Worker<'_> {
+    fn off(&self, p: usize) -> usize {
+        p * self.ps + self.w as usize * SLOT
     }
-    let fail = |t: &mut Tally, what: &str| {
-        t.errors += 1;
-        eprintln!("maptest stress: worker {w}: {what}");
-    };
-    while Instant::now() < deadline {
-        t.ops += 1;
-        match rng.below(7) {
+
+    fn want(&self, p: usize) -> [u8; SLOT] {
+        record(self.w, p as u32, self.seq[p])
+    }
+
+    fn fail(&mut self, what: &str) {
+        self.t.errors += 1;
+        eprintln!("maptest stress: worker {}: {what}", self.w);
+    }
+
+    /// Compares a slot read back through `how` with the last record.
+    fn expect(&mut self, p: usize, got: &[u8], how: &str) {
+        self.t.reads_checked += 1;
+        if got != self.want(p) {
+            let what = match got
+                .get(4..8)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            {
+                Some(q) if q as usize != p => format!("page {p}: {how} shows page {q}'s record"),
+                _ => format!("page {p}: record read through {how} is lost or torn"),
+            };
+            self.fail(&what);
+        }
+    }
+
+    fn map(&mut self, len: usize, prot: i32, flags: i32, at: usize) -> Option<Mapping> {
+        match Mapping::new(&self.file, len, prot, flags, at) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.fail(&format!("mmap of {len} bytes at {at}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn step(&mut self, op: u64, p: usize) {
+        let (off, ps, in_page) = (self.off(p), self.ps, self.w as usize * SLOT);
+        let rw = libc::PROT_READ | libc::PROT_WRITE;
+        match op {
             0 => {
-                // Map the whole buffer, write the next record, unmap.
-                let Ok(m) = Mapping::new(
-                    &file,
-                    size,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    0,
-                ) else {
-                    fail(&mut t, "mmap of the whole buffer failed");
-                    continue;
-                };
-                seq += 1;
-                for (i, b) in record(w, seq).iter().enumerate() {
-                    m.set(off + i, *b);
+                // Map the whole buffer, store the next record, unmap.
+                if let Some(m) = self.map(self.size, rw, libc::MAP_SHARED, 0) {
+                    self.seq[p] += 1;
+                    for (i, b) in self.want(p).iter().enumerate() {
+                        m.set(off + i, *b);
+                    }
                 }
             }
             1 => {
-                // pwrite the next record.
-                seq += 1;
-                if device::pwrite(&file, &record(w, seq), off as u64).ok() != Some(SLOT) {
-                    fail(&mut t, "pwrite was short or failed");
+                self.seq[p] += 1;
+                if device::pwrite(&self.file, &self.want(p), off as u64).ok() != Some(SLOT) {
+                    self.fail("pwrite was short or failed");
                 }
             }
             2 => {
-                // Map just our page, at its offset, and check the record.
-                let Ok(m) = Mapping::new(&file, ps, libc::PROT_READ, libc::MAP_SHARED, page * ps)
-                else {
-                    fail(&mut t, "mmap of one page failed");
-                    continue;
-                };
-                let got: Vec<u8> = (0..SLOT).map(|i| m.get(off - page * ps + i)).collect();
-                if got[..] != record(w, seq)[..] {
-                    fail(&mut t, "record read through a page mapping is lost or torn");
+                // Map just that page, shared, at its offset.
+                if let Some(m) = self.map(ps, libc::PROT_READ, libc::MAP_SHARED, p * ps) {
+                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(in_page + i)).collect();
+                    self.expect(p, &got, "a page mapping");
                 }
             }
-            3 => {
-                // pread and check.
-                match device::pread(&file, SLOT, off as u64) {
-                    Ok(got) if got[..] == record(w, seq)[..] => {}
-                    _ => fail(&mut t, "record read with pread is lost or torn"),
-                }
-            }
-            4 => {
-                // A forked child opens and maps on its own and checks.
-                let want = record(w, seq);
-                // SAFETY: single-threaded process; the child only maps,
-                // compares and `_exit`s.
-                let pid = unsafe { libc::fork() };
-                if pid == 0 {
-                    let ok = device::open(dev, false)
-                        .and_then(|f| Mapping::new(&f, size, libc::PROT_READ, libc::MAP_SHARED, 0))
-                        .map(|m| (0..SLOT).all(|i| m.get(off + i) == want[i]))
-                        .unwrap_or(false);
-                    // SAFETY: leave the child without running destructors.
-                    unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-                }
-                let mut status = 0;
-                // SAFETY: waits for our own child.
-                if pid < 0 || unsafe { libc::waitpid(pid, &mut status, 0) } != pid || status != 0 {
-                    fail(&mut t, "a forked child saw a lost or torn record");
-                }
-            }
-            5 => {
-                // Open and close another fd, with the stats ioctl in between.
-                match device::open(dev, false).and_then(|f| device::stats(&f)) {
-                    Ok(s) if s.buffer_size as usize == size => {}
-                    _ => fail(&mut t, "open + stats failed"),
-                }
-            }
+            3 => match device::pread(&self.file, SLOT, off as u64) {
+                Ok(got) => self.expect(p, &got, "pread"),
+                Err(e) => self.fail(&format!("pread: {e}")),
+            },
+            4 => self.child_checks(p),
+            5 => match device::open(self.dev, false).and_then(|f| device::stats(&f)) {
+                Ok(s) if s.buffer_size as usize == self.size => {}
+                _ => self.fail("open + stats failed"),
+            },
             _ => {
-                // Fault in a random page and drop it again.
-                let p = rng.below((size / ps) as u64) as usize;
-                match Mapping::new(&file, ps, libc::PROT_READ, libc::MAP_PRIVATE, p * ps) {
-                    Ok(m) => {
-                        let _ = m.get(rng.below(ps as u64) as usize);
-                    }
-                    Err(_) => fail(&mut t, "mmap of a random page failed"),
+                // A private read-only mapping of the page: faults it in afresh.
+                if let Some(m) = self.map(ps, libc::PROT_READ, libc::MAP_PRIVATE, p * ps) {
+                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(in_page + i)).collect();
+                    self.expect(p, &got, "a MAP_PRIVATE page mapping");
                 }
             }
         }
     }
-    // The last record must still be there.
-    match device::pread(&file, SLOT, off as u64) {
-        Ok(got) if got[..] == record(w, seq)[..] => {}
-        _ => fail(&mut t, "final record lost or torn"),
+
+    /// A forked child opens and maps the whole buffer on its own and
+    /// checks page `p`'s slot.
+    fn child_checks(&mut self, p: usize) {
+        let (want, off, size, dev) = (self.want(p), self.off(p), self.size, self.dev);
+        // SAFETY: single-threaded process; the child only maps, compares
+        // and `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let ok = device::open(dev, false)
+                .and_then(|f| Mapping::new(&f, size, libc::PROT_READ, libc::MAP_SHARED, 0))
+                .map(|m| (0..SLOT).all(|i| m.get(off + i) == want[i]))
+                .unwrap_or(false);
+            // SAFETY: leave the child without running destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        self.t.reads_checked += 1;
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        if pid < 0 || unsafe { libc::waitpid(pid, &mut status, 0) } != pid || status != 0 {
+            self.fail(&format!(
+                "page {p}: a forked child saw a lost or torn record"
+            ));
+        }
     }
-    t
+}
+
+fn worker(dev: &str, w: u32, deadline: Instant, seed: u64) -> Tally {
+    let mut rng = Rng::new(seed ^ (u64::from(w) << 32));
+    let opened = device::open(dev, true).and_then(|f| Ok((device::stats(&f)?, f)));
+    let Ok((stats, file)) = opened else {
+        return Tally {
+            errors: 1,
+            ..Tally::default()
+        };
+    };
+    let (size, ps) = (stats.buffer_size as usize, page_size());
+    let pages = size / ps;
+    let mut me = Worker {
+        dev,
+        w,
+        file,
+        size,
+        ps,
+        seq: vec![0; pages],
+        t: Tally::default(),
+    };
+    // Write every slot's first record with one pass of pwrite, so every
+    // read has something to compare with.
+    for p in 0..pages {
+        if device::pwrite(&me.file, &me.want(p), me.off(p) as u64).ok() != Some(SLOT) {
+            me.fail("the first pwrite was short or failed");
+        }
+    }
+    while Instant::now() < deadline {
+        me.t.ops += 1;
+        let (op, p) = (rng.below(7), rng.below(pages as u64) as usize);
+        me.step(op, p);
+    }
+    // Every slot must hold its last record: one pread of the whole buffer.
+    match device::pread(&me.file, size, 0) {
+        Ok(all) if all.len() == size => {
+            for p in 0..pages {
+                let off = me.off(p);
+                me.expect(p, &all[off..off + SLOT], "the final pread");
+            }
+        }
+        _ => me.fail("the final pread was short or failed"),
+    }
+    me.t
 }
 
 /// `maptest stress`.
@@ -174,10 +230,11 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
     // first worker starts until after the last one ends.
     let file = device::open(&opts.device, false)?;
     let size = device::stats(&file)?.buffer_size as usize;
-    if procs == 0 || procs as usize * SLOT > size {
+    if procs == 0 || procs as usize * SLOT > page_size().min(size) {
         return Err(io::Error::other(format!(
-            "{procs} workers need {} bytes of buffer, it has {size}",
-            procs as usize * SLOT
+            "{procs} workers need a {}-byte slot each in every page: at most {}",
+            SLOT,
+            page_size() / SLOT
         )));
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -196,7 +253,8 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
             let mut out = unsafe { std::fs::File::from_raw_fd(fds[1]) };
             // One write(2) of less than PIPE_BUF bytes: atomic, so lines of
             // different workers never interleave.
-            let _ = out.write_all(format!("{} {}\n", t.ops, t.errors).as_bytes());
+            let _ =
+                out.write_all(format!("{} {} {}\n", t.ops, t.reads_checked, t.errors).as_bytes());
             // SAFETY: leave the child without running destructors.
             unsafe { libc::_exit(0) };
         }
@@ -222,13 +280,14 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
     let mut text = String::new();
     // SAFETY: the read end, which we own from here on.
     unsafe { std::fs::File::from_raw_fd(fds[0]) }.read_to_string(&mut text)?;
-    let (mut ops, mut errors, mut reports) = (0u64, 0u64, 0u32);
+    let (mut ops, mut reads, mut errors, mut reports) = (0u64, 0u64, 0u64, 0u32);
     for line in text.lines() {
         let mut it = line
             .split_whitespace()
             .filter_map(|x| x.parse::<u64>().ok());
-        if let (Some(o), Some(e)) = (it.next(), it.next()) {
+        if let (Some(o), Some(r), Some(e)) = (it.next(), it.next(), it.next()) {
             ops += o;
+            reads += r;
             errors += e;
             reports += 1;
         }
@@ -237,14 +296,14 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
     drop(file);
     if opts.json {
         println!(
-            "{{\"procs\":{procs},\"seconds\":{seconds},\"seed\":{seed},\"operations\":{ops},\"errors\":{errors},\"crashed\":{crashed},\"missing\":{missing}}}"
+            "{{\"procs\":{procs},\"seconds\":{seconds},\"seed\":{seed},\"operations\":{ops},\"reads_checked\":{reads},\"errors\":{errors},\"crashed\":{crashed},\"missing\":{missing}}}"
         );
     } else {
         println!(
-            "stress: {procs} processes, {seconds} s, seed {seed}: {ops} operations, {errors} integrity errors, {crashed} crashed workers"
+            "stress: {procs} processes, {seconds} s, seed {seed}: {ops} operations, {reads} reads checked, {errors} integrity errors, {crashed} crashed workers"
         );
     }
-    Ok(errors == 0 && crashed == 0 && missing == 0 && ops > 0)
+    Ok(errors == 0 && crashed == 0 && missing == 0 && ops > 0 && reads > 0)
 }
 
 #[cfg(test)]
@@ -253,11 +312,13 @@ mod tests {
 
     #[test]
     fn records_differ_and_checksum() {
-        let a = record(1, 5);
-        let b = record(1, 6);
-        let c = record(2, 5);
+        let a = record(1, 0, 5);
+        let b = record(1, 0, 6);
+        let c = record(2, 0, 5);
+        let d = record(1, 1, 5);
         assert_ne!(a, b);
         assert_ne!(a, c);
+        assert_ne!(a, d);
         assert_eq!(checksum(&a[..60]).to_le_bytes(), a[60..64]);
         let mut torn = a;
         torn[20] ^= 1;

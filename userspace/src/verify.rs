@@ -6,7 +6,7 @@
 //! contents and exact fault counts. It puts the initial contents back at
 //! the end, so it can be run again.
 
-use crate::cli::Options;
+use crate::cli::{Expect, Options};
 use crate::device::{self, page_size, Mapping};
 use crate::json;
 use std::fs::File;
@@ -111,7 +111,7 @@ fn in_child(child: impl FnOnce() -> i32) -> Result<i32, String> {
 }
 
 /// `maptest verify`.
-pub fn verify(opts: &Options) -> io::Result<bool> {
+pub fn verify(opts: &Options, expect: Expect) -> io::Result<bool> {
     let mut c = Checks {
         json: opts.json,
         outcomes: Vec::new(),
@@ -139,8 +139,39 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
             return Ok(finish(&c, opts, 0));
         }
     };
-    let size = s0.buffer_size as usize;
-    let pages = s0.buffer_pages as usize;
+    // What the checks below expect comes from the caller (what it loaded)
+    // when given; only otherwise from the module's own stats.
+    let pages = expect.pages.map_or(s0.buffer_pages, u64::from) as usize;
+    let size = pages * ps;
+    let mode = expect.mode.unwrap_or(s0.map_mode);
+    let around = expect.window.unwrap_or(s0.fault_around_pages).max(1) as usize;
+    c.check(
+        &format!(
+            "the module runs what the test loaded ({})",
+            if expect == Expect::default() {
+                "nothing stated: taken from its stats".to_owned()
+            } else {
+                format!("{expect:?}")
+            }
+        ),
+        || {
+            let got = (
+                s0.buffer_pages,
+                s0.buffer_size,
+                s0.map_mode,
+                s0.fault_around_pages,
+            );
+            let want = (
+                pages as u64,
+                size as u64,
+                mode,
+                expect.window.unwrap_or(s0.fault_around_pages),
+            );
+            ensure(got == want, || {
+                format!("stats say (pages, size, mode, window) = {got:?}, the test loaded {want:?}")
+            })
+        },
+    );
     c.check(
         "MAPDRV_IOC_GET_STATS answers with this ABI version and the full struct",
         || {
@@ -318,8 +349,6 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
     // Laziness: the fault handler maps one page per first touch (the
     // default mode), the aligned window around it (fault-around), or
     // everything at mmap (eager). `window(p)` is what touching page p maps.
-    let mode = s0.map_mode;
-    let around = (s0.fault_around_pages as usize).max(1);
     let window = |p: usize| -> std::ops::Range<usize> {
         match mode {
             crate::abi::map_mode::FAULT_AROUND => {
@@ -596,6 +625,10 @@ pub fn verify(opts: &Options) -> io::Result<bool> {
             "ioctl",
         )
     });
+
+    for (name, r) in crate::contents::run(&file, dev, pages, ps) {
+        c.check(&name, || r);
+    }
 
     drop(map);
     // Put the initial contents back, so that verify can run again.
