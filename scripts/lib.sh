@@ -17,6 +17,10 @@ MAPDRV_KSERIES="${MAPDRV_KSERIES:-${KVER:-7.2}}"
 MAPDRV_OUT="${MAPDRV_OUT:-$MAPDRV_ROOT/build}"
 
 # phase MESSAGE: one progress line, so long steps never run in silence.
+# A kernel log line that fails a test run: BUG (KASAN's reports included),
+# WARNING, oops, panic, UBSAN, hung task, soft lockup, lockdep.
+KERNEL_LOG_BAD='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG at|UBSAN:|blocked for more than|soft lockup|circular locking'
+
 phase() { printf '\033[1m==> mapdrv: %s\033[0m\n' "$*" >&2; }
 info() { printf 'mapdrv: %s\n' "$*" >&2; }
 die() { printf 'mapdrv: error: %s\n' "$*" >&2; exit 1; }

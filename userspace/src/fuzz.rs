@@ -1455,19 +1455,3 @@ mod tests {
         );
     }
 }
-#[cfg(test)]
-mod probe {
-    use super::*;
-    #[test]
-    fn show() {
-        let size = 8 * page_size() as u64;
-        let path = "/tmp/probe-file";
-        std::fs::File::create(path).unwrap().set_len(size).unwrap();
-        for seed in 1..=12 {
-            std::fs::File::create(path).unwrap().set_len(size).unwrap();
-            let mut t = Tally::default();
-            let r = run_ops(path, size, false, &generate(seed, 400, size), &mut t);
-            eprintln!("seed {seed}: {r:?} {t:?}");
-        }
-    }
-}
