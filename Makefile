@@ -13,7 +13,7 @@ SHELL := /bin/bash
 export KDIR KVER
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all module modules kernel tool toolchain run test bench fault-profile docs check fmt clippy \
+.PHONY: all module modules kernel tool toolchain run test mutants bench fault-profile docs check fmt clippy \
 	shell modules_install rust-analyzer clean help
 
 all: module tool ## build the module (and the kernel, if needed) and the tool
@@ -35,6 +35,9 @@ run: ## the main job: build, boot, load mapdrv, show its log, run maptest
 
 test: ## build, then run every test; ends with "N passed, N failed"
 	@$(SCRIPTS)/test
+
+mutants: ## prove the suite: run it against the deliberate bugs of tests/mutants.toml (~30 min)
+	@$(SCRIPTS)/mutants
 
 bench: ## benchmarks: wrappers vs raw C, fault path vs C/eager/anon; table, JSON, SVG
 	@$(SCRIPTS)/bench

@@ -1,21 +1,27 @@
-# Runs every tests/guest/[0-9]*.sh in order (busybox sh, in the guest's
-# /root). MAPDRV_FLAVOR (debug or normal) is exported to them: on the debug
+# Runs the given tests/guest files in order, then ./90-kmemleak.sh (busybox
+# sh, in the guest's /root): `sh ./run.sh [--kunit] FILE...`. scripts/test
+# runs two guests at once, each with its share of the files.
+#   --kunit   the first load runs the module's KUnit suites (one guest does)
+# MAPDRV_FLAVOR (debug or normal) is exported to the files: on the debug
 # kernel a block that needs its instruments (fault injection, kmemleak)
 # fails instead of skipping.
 . ./lib.sh
 export MAPDRV_FLAVOR="${MAPDRV_FLAVOR:-normal}"
-# kmemleak: scan and clear before the run's first load, so that
-# 40-reliability.sh can demand that nothing new is reported.
+rc=0
+# kmemleak: scan and clear before this guest's first load, so that
+# 90-kmemleak.sh can demand that nothing new is reported.
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	echo clear >/sys/kernel/debug/kmemleak
 fi
-# The first load reports the KUnit suites; the many loads below skip them
-# (see kunit_off in lib.sh).
-modprobe mapdrv && rmmod mapdrv || rc=1
+if [ "$1" = --kunit ]; then
+	shift
+	# The first load reports the KUnit suites; the many loads below skip
+	# them (see kunit_off in lib.sh).
+	modprobe mapdrv && rmmod mapdrv || rc=1
+fi
 kunit_off
-rc=${rc:-0}
-for t in ./[0-9]*.sh; do
+for t in "$@" ./90-kmemleak.sh; do
 	echo "# guest test file $t"
 	sh "$t" || rc=1
 done

@@ -161,12 +161,13 @@ pub fn verify(opts: &Options, expect: Expect) -> io::Result<bool> {
                 s0.map_mode,
                 s0.fault_around_pages,
             );
-            let want = (
-                pages as u64,
-                size as u64,
-                mode,
-                expect.window.unwrap_or(s0.fault_around_pages),
-            );
+            // The module reports a window only in fault-around mode (0 otherwise).
+            let window = if mode == crate::abi::map_mode::FAULT_AROUND {
+                expect.window.unwrap_or(s0.fault_around_pages)
+            } else {
+                0
+            };
+            let want = (pages as u64, size as u64, mode, window);
             ensure(got == want, || {
                 format!("stats say (pages, size, mode, window) = {got:?}, the test loaded {want:?}")
             })

@@ -1,0 +1,19 @@
+# kmemleak: run.sh scanned and cleared it before this guest's first load,
+# so every unreferenced object reported now is new: the whole kernel must
+# report none (after two scans, as kmemleak asks). Runs last in each guest.
+. ./lib.sh
+DBG=/sys/kernel/debug
+if [ -e $DBG/kmemleak ]; then
+	echo scan >$DBG/kmemleak
+	echo scan >$DBG/kmemleak
+	cat $DBG/kmemleak >/tmp/kmemleak
+	total=$(grep -c '^unreferenced object' /tmp/kmemleak)
+	ours=$(awk '/^unreferenced object/ {if (o) n++; o=0} /mapdrv/ {o=1} END {if (o) n++; print n + 0}' /tmp/kmemleak)
+	echo "# figure: kmemleak: $total unreferenced objects since this guest's first load, $ours with mapdrv in their backtrace"
+	[ "$total" = 0 ] || head -n 60 /tmp/kmemleak
+	check "kmemleak reports no unreferenced object since this guest's first load" [ "$total" = 0 ]
+elif [ "$MAPDRV_FLAVOR" = debug ]; then
+	check "the debug kernel has kmemleak enabled" false
+else
+	echo "# skip: no kmemleak in this kernel (use the debug flavor)"
+fi
