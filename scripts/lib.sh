@@ -21,6 +21,14 @@ MAPDRV_OUT="${MAPDRV_OUT:-$MAPDRV_ROOT/build}"
 # WARNING, oops, panic, UBSAN, hung task, soft lockup, lockdep.
 KERNEL_LOG_BAD='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG at|UBSAN:|blocked for more than|soft lockup|circular locking'
 
+# since_init FILE: the part of a kernel log (timestamps stripped, or a
+# console with scripts/vm's "@@mapdrv-init@@" marker) from the start of user
+# space on: what a test of the module can have caused.
+since_init() { sed -n '/Run \/init as init process\|^@@mapdrv-init@@$/,$p' "$1"; }
+
+# before_init FILE: the part before it (the kernel's own boot).
+before_init() { sed '/Run \/init as init process\|^@@mapdrv-init@@$/,$d' "$1"; }
+
 phase() { printf '\033[1m==> mapdrv: %s\033[0m\n' "$*" >&2; }
 info() { printf 'mapdrv: %s\n' "$*" >&2; }
 die() { printf 'mapdrv: error: %s\n' "$*" >&2; exit 1; }

@@ -15,8 +15,9 @@ verify_loaded() {
 	[ "$window" = - ] || expect="$expect --window $window"
 	maptest verify $expect >/tmp/verify.out 2>&1
 	sed -n 's/^FAIL  /# FAIL ('"$name"') /p' /tmp/verify.out
-	check "maptest verify $expect passes every check ($name)" \
-		grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out
+	# On failure the "not ok" line carries verify's first failing checks.
+	check "maptest verify $expect passes every check ($name)" sh -c \
+		"grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out || { grep -m2 '^FAIL' /tmp/verify.out; exit 1; }"
 	check "rmmod after verify ($name)" rmmod mapdrv
 }
 for pages in 10 1 3 37 64; do

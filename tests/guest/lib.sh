@@ -19,7 +19,8 @@ check() {
 		echo "ok - $name"
 		CHECKS_OK=$((CHECKS_OK + 1))
 	else
-		echo "not ok - $name: exit $? from '$*': $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		check_rc=$?
+		echo "not ok - $name: $(echo "$out" | tail -n 3 | tr '\n' ' ')(exit $check_rc from '$*')"
 		CHECKS_BAD=$((CHECKS_BAD + 1))
 	fi
 }
