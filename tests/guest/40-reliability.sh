@@ -7,7 +7,7 @@
 FUZZ_SEED="${MAPDRV_FUZZ_SEED:-20261122}"
 FUZZ_SECONDS="${MAPDRV_FUZZ_SECONDS:-21}"
 STRESS_SECONDS="${MAPDRV_STRESS_SECONDS:-10}"
-CYCLES=10000
+CYCLES=5000
 DBG=/sys/kernel/debug
 
 stamp() { echo "# $(date +%s) $*"; }
@@ -47,7 +47,7 @@ if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 	# Each family gets a budget of BUDGET injected failures per injector
 	# (`times` counts down as it injects): the ENOMEMs the module reports
 	# can never exceed what the injectors say they injected.
-	BUDGET=20000
+	BUDGET=10000
 	for f in pages kmalloc slab mempool vmalloc; do
 		for fi in failslab fail_page_alloc; do echo $BUDGET >$DBG/$fi/times; done
 		free0=$(awk '$1 == "MemFree:" {print $2}' /proc/meminfo)
