@@ -59,5 +59,7 @@ is_loaded() { grep -q '^mapdrv ' /proc/modules; }
 
 # kunit_off / kunit_on: stop (resume) running the module's KUnit suites at
 # every load; the first load of a test run has already reported them.
-kunit_off() { echo 'mapdrv-no-suite-matches-this' >/sys/module/kunit/parameters/filter_glob; }
-kunit_on() { echo '*.*' >/sys/module/kunit/parameters/filter_glob; }
+# (printf, not echo: the parameter keeps a trailing newline as part of the
+# glob, and "*\n" matches no suite.)
+kunit_off() { printf 'mapdrv-no-suite-matches-this' >/sys/module/kunit/parameters/filter_glob; }
+kunit_on() { printf '*' >/sys/module/kunit/parameters/filter_glob; }
