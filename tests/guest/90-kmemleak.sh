@@ -1,6 +1,6 @@
-# kmemleak: run.sh scanned and cleared it before this guest's first load,
-# so every unreferenced object reported now is new: the whole kernel must
-# report none. Runs last in each guest.
+# kmemleak: run.sh cleared it before this guest's first load, so every
+# unreferenced object reported now is new: the whole kernel must report
+# none. Runs last in each guest.
 . ./lib.sh
 DBG=/sys/kernel/debug
 if [ -e $DBG/kmemleak ]; then
