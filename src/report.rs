@@ -375,34 +375,83 @@ fn kmalloc_line<S: Contents>(
     );
 }
 
-/// vmalloc `len` bytes. With `fragmented`, first take 32 single pages and
-/// give back every other one, leaving 16 scattered order-0 holes.
+/// What a vmalloc probe does to free memory first.
+#[derive(Clone, Copy, PartialEq)]
+enum Before {
+    /// Nothing: the buffer comes from free memory as it is.
+    Nothing,
+    /// [`interleave_top_blocks`] for the whole buffer.
+    InterleavedBlocks,
+}
+
+/// Leaves `n` free blocks of the top order (`MAX_ORDER`, 4 MiB on x86-64)
+/// that are not next to each other: takes `2n` such blocks and gives back
+/// every other one. The buddy allocator does not merge blocks of the top
+/// order and hands the most recently freed one out first, so the next
+/// large allocations get exactly these, each contiguous and none adjacent
+/// to another: the state of a machine whose free memory is fragmented at
+/// the 4 MiB level. Returns the blocks still held (freed when dropped) and
+/// how many were given back. Costs `8n` MiB for a moment; takes nothing
+/// beyond what is free without reclaim (`__GFP_NORETRY`).
+fn interleave_top_blocks(n: usize) -> (KVec<Pages>, usize) {
+    let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_NORETRY;
+    let mut taken = KVec::new();
+    for _ in 0..2 * n {
+        let Ok(p) = Pages::alloc(gfp, MAX_ORDER) else {
+            break;
+        };
+        if taken.push(p, kernel::alloc::flags::GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+    let before = taken.len();
+    let mut i = 0;
+    // Dropping an element frees its block: every other one goes back.
+    taken.retain(|_| {
+        i += 1;
+        i % 2 == 0
+    });
+    let given_back = before - taken.len();
+    (taken, given_back)
+}
+
+/// The report's words for what a probe did first (empty for nothing).
+struct After(Before, usize);
+
+impl fmt::Display for After {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Before::Nothing => Ok(()),
+            Before::InterleavedBlocks => write!(
+                f,
+                " after={}-interleaved-{}-blocks",
+                self.1,
+                Size(PAGE_SIZE << MAX_ORDER)
+            ),
+        }
+    }
+}
+
+/// vmalloc `len` bytes, after `before` was done to free memory.
 ///
 /// What to expect on 7.2: `vm_area_alloc_pages()` asks the buddy allocator
 /// for the largest blocks it can get without direct reclaim (up to
-/// `ilog2(pages left)`), splits them and only falls back to single pages
-/// when those fail. On a lightly used machine a vmalloc buffer therefore
-/// comes out physically contiguous (`runs=1`), holes or not. The API does
-/// not promise it, and under fragmentation the buffer is scattered:
-/// `runs=` reports what really happened.
-fn probe_vmalloc(r: &mut Report, len: usize, fragmented: bool) {
-    let mut holes = KVec::new();
-    if fragmented {
-        for _ in 0..32 {
-            let Ok(p) = Pages::alloc(Gfp::GFP_KERNEL, 0) else {
-                break;
-            };
-            if holes.push(p, kernel::alloc::flags::GFP_KERNEL).is_err() {
-                break;
-            }
-        }
-        let mut i = 0;
-        holes.retain(|_| {
-            i += 1;
-            i % 2 == 0
-        });
-    }
-    match VmallocBuf::alloc(len) {
+/// `MAX_ORDER`, and at most `ilog2(pages left)`), splits them, maps their
+/// pages in the order it got them, and only falls back to single pages
+/// (the bulk allocator, from the per-CPU lists) when those fail. On an idle
+/// machine the top-order blocks it gets are often adjacent and ascending,
+/// so a 64 MiB buffer may come out as one run; after
+/// [`interleave_top_blocks`] it is as many runs as blocks. `runs=` reports
+/// what really happened either way.
+fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
+    let blocks = len.div_ceil(PAGE_SIZE << MAX_ORDER);
+    let (held, given_back) = match before {
+        Before::Nothing => (KVec::new(), 0),
+        Before::InterleavedBlocks => interleave_top_blocks(blocks),
+    };
+    let result = VmallocBuf::alloc(len);
+    drop(held);
+    match result {
         Ok(v) => {
             let fr = Frames::of(v.pages());
             let ok = v.is_vmalloc_addr()
@@ -412,7 +461,7 @@ fn probe_vmalloc(r: &mut Report, len: usize, fragmented: bool) {
                 format_args!(
                     "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
                     Size(v.size()),
-                    if fragmented { " after=order0-holes" } else { "" },
+                    After(before, given_back),
                     Region::of(v.as_ptr()),
                     if fr.mixed_zones { "mixed" } else { fr.zone.map_or("?", Zone::name) },
                     if fr.contiguous() { "yes" } else { "no" },
@@ -532,9 +581,9 @@ pub fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, 
         Err(e) => r.failed_alloc(format_args!("mempool_create min_nr=4"), e),
     }
 
-    probe_vmalloc(&mut r, 16 * PAGE_SIZE, false);
-    probe_vmalloc(&mut r, 64 << 20, false);
-    probe_vmalloc(&mut r, 16 * PAGE_SIZE, true);
+    probe_vmalloc(&mut r, 16 * PAGE_SIZE, Before::Nothing);
+    probe_vmalloc(&mut r, 64 << 20, Before::Nothing);
+    probe_vmalloc(&mut r, 64 << 20, Before::InterleavedBlocks);
 
     pr_info!(
         "allocation report: {} checks, {} passed, {} failed\n",

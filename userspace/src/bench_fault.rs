@@ -438,6 +438,32 @@ pub fn run(
                         );
                     }
                     println!();
+                    // What the model leaves unexplained, window by window
+                    // (and, as a check outside the fit, the classic mode,
+                    // whose one page per fault the model calls N = 1).
+                    let mut res = Vec::new();
+                    for &(m, n) in &arounds {
+                        let got = stats(&firsts(m, s, a)).0;
+                        res.push((format!("N={n}"), got, f / n as f64 + i));
+                    }
+                    if let Some(r) = idx("rust") {
+                        res.push((
+                            "rust (N=1, not fitted)".into(),
+                            stats(&firsts(r, s, a)).0,
+                            f + i,
+                        ));
+                    }
+                    let text: Vec<String> = res
+                        .iter()
+                        .map(|(what, got, want)| {
+                            format!(
+                                "{what} {:+.0} ns ({:+.1} %)",
+                                got - want,
+                                100.0 * (got - want) / want
+                            )
+                        })
+                        .collect();
+                    println!("    residuals (measured - model): {}", text.join(", "));
                 }
             }
         }
