@@ -21,6 +21,9 @@ all: module tool ## build the module (and the kernel, if needed) and the tool
 module modules: ## build mapdrv.ko against the kernel (build/staging holds it installed)
 	@$(SCRIPTS)/build-module >/dev/null
 
+modules_install: ## install mapdrv.ko the kernel's way: under $(INSTALL_MOD_PATH)/lib/modules/<release>/ (KDIR's release), then depmod
+	@$(SCRIPTS)/build-module --install >/dev/null
+
 kernel: ## build (or reuse) the Rust-enabled kernel; prints its directory
 	@$(SCRIPTS)/build-kernel
 
@@ -73,4 +76,5 @@ help: ## list the targets
 	@grep -E '^[a-z_ -]+:.*## ' $(MAKEFILE_LIST) | \
 		sed -E 's/^([a-z_ -]+):.*## (.*)/  \1|\2/' | awk -F'|' '{printf "  %-22s %s\n", $$1, $$2}'
 	@echo "Variables: KVER=7.2|7.3 (kernel series to build and test against, default 7.2),"
-	@echo "           KDIR=/path/to/own/rust-enabled/build, MAPDRV_CACHE=dir (default ~/.cache/mapdrv)"
+	@echo "           KDIR=/path/to/own/rust-enabled/build, MAPDRV_CACHE=dir (default ~/.cache/mapdrv),"
+	@echo "           INSTALL_MOD_PATH=dir (modules_install: install under dir instead of /)"

@@ -29,6 +29,10 @@ since_init() { sed -n '/Run \/init as init process\|^@@mapdrv-init@@$/,$p' "$1";
 # before_init FILE: the part before it (the kernel's own boot).
 before_init() { sed '/Run \/init as init process\|^@@mapdrv-init@@$/,$d' "$1"; }
 
+# usage: the calling script's help, its leading comment block (so the
+# help text lives next to the code and cannot be cut short).
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+
 phase() { printf '\033[1m==> mapdrv: %s\033[0m\n' "$*" >&2; }
 info() { printf 'mapdrv: %s\n' "$*" >&2; }
 die() { printf 'mapdrv: error: %s\n' "$*" >&2; exit 1; }
