@@ -4,8 +4,8 @@
 //!
 //! C API: a misc device ([`crate::miscdev`]) whose `mmap` installs VMA
 //! operations ([`crate::vma`]) whose `.fault` returns `vmalloc_to_page()` of
-//! the faulting offset — the seeds' classic mapdrv, with `.fault` in place of
-//! `nopage`.
+//! the faulting offset: the classic mapdrv example of lazily mapping a
+//! vmalloc buffer, one page per fault.
 //!
 //! A vmalloc buffer is not physically contiguous (or not promised to be), so
 //! it cannot be mapped with one `remap_pfn_range()`. Instead `mmap` maps
@@ -374,7 +374,7 @@ impl MapdrvDevice {
                 _ => 0,
             },
             // The classic path maps one page per fault and does not count
-            // twice (it stays as lean as the C original: one atomic).
+            // twice (one atomic per fault, as bench/mapdrv_cref.c).
             pages_mapped: match self.buffer.mode {
                 MapMode::Fault => c.faults.load(Relaxed),
                 _ => c.pages_mapped.load(Relaxed),

@@ -14,7 +14,7 @@
 //!
 //! The `kernel` crate's `Flags` offers `GFP_KERNEL`, `GFP_ATOMIC`,
 //! `GFP_NOWAIT`, `__GFP_ZERO`, `__GFP_NOWARN` and `__GFP_HIGHMEM`, and its raw
-//! value is private to the crate. The seeds' list also needs the zone
+//! value is private to the crate. Showing the allocators also needs the zone
 //! modifiers (`GFP_DMA`, `GFP_DMA32`), the reclaim-scope masks (`GFP_NOIO`,
 //! `GFP_NOFS`), the user masks and the retry modifiers, so mapdrv has its own
 //! `Gfp`, built bit by bit from the kernel's `___GFP_*_BIT` enumerators. A
@@ -312,8 +312,8 @@ impl fmt::Debug for Gfp {
 /// On x86-64: `ZONE_DMA` is the first 16 MiB (ISA DMA), `ZONE_DMA32` the
 /// rest below 4 GiB (32-bit DMA), `ZONE_NORMAL` everything above, and
 /// `ZONE_MOVABLE` memory set aside (e.g. `movablecore=`) for migratable
-/// pages. There is no `ZONE_HIGHMEM` on 64-bit: the seeds' 896 MiB split is
-/// a 32-bit story.
+/// pages. There is no `ZONE_HIGHMEM` on 64-bit: high memory (RAM without a
+/// permanent kernel mapping) exists only on 32-bit kernels.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Zone {
     /// `ZONE_DMA`.

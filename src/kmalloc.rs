@@ -16,8 +16,8 @@
 //! reserved; only the requested `len()` is exposed.
 //!
 //! The `kernel` crate's `KBox<T>` (allocator `Kmalloc`) is the typed,
-//! everyday way to kmalloc in Rust; this type shows the bytes-level API the
-//! seeds describe, and what it returns.
+//! everyday way to kmalloc in Rust; this type is the byte-level view:
+//! the object, its usable size (`ksize()`) and the pages behind it.
 //!
 //! # Examples
 //!

@@ -26,8 +26,8 @@
 //! 4 MiB limit.
 //!
 //! The `kernel` crate's `VBox<T>` / `VVec<T>` (allocator `Vmalloc`) are the
-//! typed way to vmalloc in Rust; [`VmallocBuf`] is the page-level view the
-//! seeds describe.
+//! typed way to vmalloc in Rust; [`VmallocBuf`] is the page-level view:
+//! the buffer, its pages and the physical runs they form.
 //!
 //! # Examples
 //!
