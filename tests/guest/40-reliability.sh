@@ -203,7 +203,9 @@ for run in "0 10 $FUZZ_SECONDS" "1 37 $((FUZZ_SECONDS / 3))" "2 3 $((FUZZ_SECOND
 	# (not $out: check() uses that name)
 	summary="$(tail -n 1 /tmp/fuzz.out)"
 	echo "# figure: fuzz map_mode=$1 buffer_pages=$2: $(field "$summary" runs) runs, $(field "$summary" syscalls) system calls and $(field "$summary" accesses) loads/stores checked"
-	check "fuzz map_mode=$1 buffer_pages=$2 (seed $FUZZ_SEED, $3 s): no contract violation" [ $frc = 0 ]
+	# On failure the "not ok" line carries the fuzzer's verdict.
+	check "fuzz map_mode=$1 buffer_pages=$2 (seed $FUZZ_SEED, $3 s): no contract violation" \
+		sh -c "[ $frc = 0 ] || { grep -m1 'FAILURE' /tmp/fuzz.out; exit 1; }"
 	calls=$(field "$summary" syscalls) accesses=$(field "$summary" accesses)
 	check "fuzz map_mode=$1: most executed operations are system calls ($calls calls, $accesses loads/stores)" \
 		[ "${calls:-0}" -gt 0 -a "${calls:-0}" -ge "${accesses:-1}" ]

@@ -274,6 +274,9 @@ pub fn verify(opts: &Options, expect: Expect) -> io::Result<bool> {
             "mprotect",
         )
     });
+    // The next five requests are the driver's own refusals (the core lets
+    // them through to `mmap`): each must be counted in `mmaps_refused`.
+    let refused0 = device::stats(&file).map(|s| s.mmaps_refused);
     c.check("a writable MAP_PRIVATE mmap fails with EINVAL", || {
         expect_errno(
             Mapping::new(
@@ -321,6 +324,16 @@ pub fn verify(opts: &Options, expect: Expect) -> io::Result<bool> {
             "mmap",
         )
     });
+    c.check(
+        "the driver refused those five mmaps itself and counted each (mmaps_refused)",
+        || {
+            let before = refused0.as_ref().map_err(|e| e.to_string())?;
+            let after = device::stats(&file).map_err(io)?.mmaps_refused;
+            ensure(after - before == 5, || {
+                format!("mmaps_refused went from {before} to {after}")
+            })
+        },
+    );
     c.check(
         "an mmap of just the last page works and reads like pread",
         || {
