@@ -391,8 +391,9 @@ enum Before {
 /// large allocations get exactly these, each contiguous and none adjacent
 /// to another: the state of a machine whose free memory is fragmented at
 /// the 4 MiB level. Returns the blocks still held (freed when dropped) and
-/// how many were given back. Costs `8n` MiB for a moment; takes nothing
-/// beyond what is free without reclaim (`__GFP_NORETRY`).
+/// how many were given back. Costs `8n` MiB for a moment (32 MiB for the
+/// report's 16 MiB probe); takes nothing beyond what is free without
+/// reclaim (`__GFP_NORETRY`).
 fn interleave_top_blocks(n: usize) -> (KVec<Pages>, usize) {
     let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_NORETRY;
     let mut taken = KVec::new();
@@ -441,7 +442,8 @@ impl fmt::Display for After {
 /// (the bulk allocator, from the per-CPU lists) when those fail. On an idle
 /// machine the top-order blocks it gets are often adjacent and ascending,
 /// so a 64 MiB buffer may come out as one run; after
-/// [`interleave_top_blocks`] it is as many runs as blocks. `runs=` reports
+/// [`interleave_top_blocks`] a buffer is as many runs as blocks (4 for the
+/// report's 16 MiB). `runs=` reports
 /// what really happened either way.
 fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
     let blocks = len.div_ceil(PAGE_SIZE << MAX_ORDER);
@@ -583,7 +585,7 @@ pub fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, 
 
     probe_vmalloc(&mut r, 16 * PAGE_SIZE, Before::Nothing);
     probe_vmalloc(&mut r, 64 << 20, Before::Nothing);
-    probe_vmalloc(&mut r, 64 << 20, Before::InterleavedBlocks);
+    probe_vmalloc(&mut r, 16 << 20, Before::InterleavedBlocks);
 
     pr_info!(
         "allocation report: {} checks, {} passed, {} failed\n",
