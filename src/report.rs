@@ -139,6 +139,20 @@ impl Frames {
     }
 }
 
+/// How many physically separate pieces the pages occupy, whatever order
+/// they are mapped in: runs of consecutive pfns after sorting. Sixteen runs
+/// of 4 MiB mapped in descending order of adjacent blocks are one piece;
+/// blocks with gaps between them are as many pieces. `None` if the pfns
+/// could not be collected (no memory for the list).
+fn pieces<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<usize> {
+    let mut pfns = KVec::new();
+    for p in pages {
+        pfns.push(p.pfn().0, kernel::alloc::flags::GFP_KERNEL).ok()?;
+    }
+    pfns.sort_unstable();
+    Some(pfns.windows(2).filter(|w| w[0] + 1 != w[1]).count() + usize::from(!pfns.is_empty()))
+}
+
 /// Counts checks and prints the lines.
 struct Report {
     show_addresses: bool,
@@ -405,6 +419,9 @@ fn interleave_top_blocks(n: usize) -> (KVec<Pages>, usize) {
             break;
         }
     }
+    // In address order, so that a block kept lies between any two given
+    // back: no two of those are neighbours.
+    taken.sort_unstable_by_key(|p| p.first().pfn().0);
     let before = taken.len();
     let mut i = 0;
     // Dropping an element frees its block: every other one goes back.
@@ -442,8 +459,10 @@ impl fmt::Display for After {
 /// (the bulk allocator, from the per-CPU lists) when those fail. On an idle
 /// machine the top-order blocks it gets are often adjacent and ascending,
 /// so a 64 MiB buffer may come out as one run; after
-/// [`interleave_top_blocks`] a buffer is as many runs as blocks (4 for the
-/// report's 16 MiB). `runs=` reports
+/// [`interleave_top_blocks`] a buffer is as many runs and as many
+/// physical pieces as blocks (4 for the report's 16 MiB). `pieces=` counts
+/// the physical extents whatever the mapping order: adjacent blocks mapped
+/// in descending order are many runs but one piece. `runs=` reports
 /// what really happened either way.
 fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
     let blocks = len.div_ceil(PAGE_SIZE << MAX_ORDER);
@@ -459,16 +478,18 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
             let ok = v.is_vmalloc_addr()
                 && fr.pages == v.page_count()
                 && Region::of(v.as_ptr()) == Region::Vmalloc;
+            let pieces = pieces(v.pages()).unwrap_or(0);
             r.line(
                 format_args!(
-                    "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
+                    "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={} pieces={}",
                     Size(v.size()),
                     After(before, given_back),
                     Region::of(v.as_ptr()),
                     if fr.mixed_zones { "mixed" } else { fr.zone.map_or("?", Zone::name) },
                     if fr.contiguous() { "yes" } else { "no" },
                     fr.pages,
-                    fr.runs
+                    fr.runs,
+                    pieces
                 ),
                 Some((v.as_ptr(), &fr)),
                 ok,
