@@ -147,7 +147,8 @@ impl Frames {
 fn pieces<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<usize> {
     let mut pfns = KVec::new();
     for p in pages {
-        pfns.push(p.pfn().0, kernel::alloc::flags::GFP_KERNEL).ok()?;
+        pfns.push(p.pfn().0, kernel::alloc::flags::GFP_KERNEL)
+            .ok()?;
     }
     pfns.sort_unstable();
     Some(pfns.windows(2).filter(|w| w[0] + 1 != w[1]).count() + usize::from(!pfns.is_empty()))
