@@ -172,10 +172,53 @@ Options:
   --keep LIST     fuzz: replay only these call indices (comma-separated)
   --save FILE     bench-alloc, bench-fault: also write the --json result to FILE
   -h, --help      print this text
+An option of one command given to another is a usage error.
 
 Exit status: 0 on success (verify: every check passed), 1 on failure, 2 on a
 usage error.
 ";
+
+/// The options that belong to particular commands, and those commands
+/// (by [`Command::name`]); `--device`, `--json` and `--uid` apply to all.
+const COMMAND_OPTIONS: &[(&str, &[&str])] = &[
+    ("--mapped", &["hold"]),
+    ("--procs", &["stress"]),
+    ("--seconds", &["stress", "fuzz"]),
+    ("--seed", &["stress", "fuzz"]),
+    ("--calls", &["fuzz"]),
+    ("--keep", &["fuzz"]),
+    ("--rounds", &["bench-alloc", "bench-fault"]),
+    ("--iterations", &["bench-alloc"]),
+    ("--save", &["bench-alloc", "bench-fault"]),
+    ("--sizes", &["bench-fault"]),
+    ("--fault-around", &["bench-fault"]),
+    ("--modes", &["bench-fault"]),
+    ("--pages", &["verify"]),
+    ("--mode", &["verify"]),
+    ("--window", &["verify"]),
+];
+
+impl Command {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Help => "help",
+            Command::Info => "info",
+            Command::Read => "read",
+            Command::Verify(_) => "verify",
+            Command::Stats => "stats",
+            Command::Touch => "touch",
+            Command::Exercise { .. } => "exercise",
+            Command::Stress => "stress",
+            Command::Fuzz => "fuzz",
+            Command::BenchAlloc => "bench-alloc",
+            Command::BenchFault => "bench-fault",
+            Command::BenchPlot { .. } => "bench-plot",
+            Command::Picture => "picture",
+            Command::Hold { .. } => "hold",
+        }
+    }
+}
 
 /// Parses the arguments after the program name.
 pub fn parse<I, S>(args: I) -> Result<Options, UsageError>
@@ -234,8 +277,13 @@ where
         *command = Some(c);
         Ok(())
     };
+    // The options that belong to one command (or a few), as given.
+    let mut given: Vec<&'static str> = Vec::new();
     while let Some(arg) = it.next() {
         let arg = arg.as_ref();
+        if let Some((opt, _)) = COMMAND_OPTIONS.iter().find(|(o, _)| *o == arg) {
+            given.push(opt);
+        }
         match arg {
             "-h" | "--help" | "help" => {
                 command = Some(Command::Help);
@@ -355,17 +403,22 @@ where
         }
     }
     let mut command = command.ok_or_else(|| UsageError("no command given".into()))?;
+    // An option of another command is an error, not silently ignored.
+    let name = command.name();
+    for opt in given {
+        let (_, commands) = COMMAND_OPTIONS.iter().find(|(o, _)| *o == opt).unwrap();
+        if !commands.contains(&name) {
+            return Err(UsageError(format!(
+                "{opt} only applies to {}",
+                commands.join(", ")
+            )));
+        }
+    }
     if let Command::Hold { mapped: m, .. } = &mut command {
         *m = mapped;
-    } else if mapped {
-        return Err(UsageError("--mapped only applies to hold".into()));
     }
     if let Command::Verify(e) = &mut command {
         *e = expect;
-    } else if expect != Expect::default() {
-        return Err(UsageError(
-            "--pages, --mode and --window only apply to verify".into(),
-        ));
     }
     Ok(Options {
         command,
@@ -434,10 +487,19 @@ mod tests {
             .unwrap_err()
             .0
             .contains("unknown map mode"));
-        assert!(parse(["read", "--pages", "3"])
-            .unwrap_err()
-            .0
-            .contains("only apply to verify"));
+        assert_eq!(
+            parse(["read", "--pages", "3"]).unwrap_err().0,
+            "--pages only applies to verify"
+        );
+        assert_eq!(
+            parse(["read", "--procs", "4"]).unwrap_err().0,
+            "--procs only applies to stress"
+        );
+        assert_eq!(
+            parse(["stress", "--calls", "4"]).unwrap_err().0,
+            "--calls only applies to fuzz"
+        );
+        assert!(parse(["fuzz", "--seconds", "3", "--seed", "2", "--calls", "9"]).is_ok());
         assert_eq!(parse(["stats"]).unwrap().command, Command::Stats);
     }
 
