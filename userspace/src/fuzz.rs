@@ -752,7 +752,6 @@ impl Model {
                 Err(libc::EINVAL)
             }
             // madvise_free_single_vma(): anonymous memory only.
-            libc::MADV_FREE if m.locked => Err(libc::EINVAL),
             libc::MADV_FREE => Err(libc::EINVAL),
             // madvise_remove(): then vfs_fallocate() on a character device.
             libc::MADV_REMOVE if m.locked => Err(libc::EINVAL),
@@ -1441,12 +1440,12 @@ mod tests {
         std::fs::remove_file(path).unwrap();
     }
 
-    /// Most executed operations are system calls on the target.
+    /// The generated sequence leans toward system calls: enough opens to
+    /// keep fds live, loads and stores a minority.
     #[test]
-    fn most_operations_are_system_calls() {
+    fn generation_favours_system_calls() {
         let size = 10 * page_size() as u64;
         let ops = generate(3, 2000, size);
-        // Count on a model that cannot fail: only the shape of the sequence.
         let opens = ops.iter().filter(|o| matches!(o, Op::Open { .. })).count();
         let touches = ops.iter().filter(|o| matches!(o, Op::Touch { .. })).count();
         assert!(
