@@ -57,16 +57,16 @@ pub struct MapdrvStats {
     /// Bytes copied by `write`.
     pub bytes_written: u64,
     // Version 2.
-    /// How `mmap` maps the buffer: one of [`map_mode`] (module parameter
+    /// How `mmap` maps the buffer: a [`MapMode`] number (module parameter
     /// `map_mode`).
     pub map_mode: u32,
-    /// Pages per fault in [`map_mode::FAULT_AROUND`] (module parameter
+    /// Pages per fault in [`MapMode::FaultAround`] (module parameter
     /// `fault_around_pages`).
     pub fault_around_pages: u32,
     /// Page table entries the driver made: one per fault in
-    /// [`map_mode::FAULT`], up to `fault_around_pages` per fault in
-    /// [`map_mode::FAULT_AROUND`], the whole mapping at `mmap` in
-    /// [`map_mode::EAGER`].
+    /// [`MapMode::Fault`], up to `fault_around_pages` per fault in
+    /// [`MapMode::FaultAround`], the whole mapping at `mmap` in
+    /// [`MapMode::Eager`].
     pub pages_mapped: u64,
 }
 
@@ -110,34 +110,133 @@ pub const MAX_EXERCISE_CYCLES: u64 = 1_000_000;
 /// The most iterations one `MAPDRV_IOC_BENCH` call may run.
 pub const MAX_BENCH_ITERATIONS: u64 = 100_000;
 
-/// How `/dev/mapdrv` maps its buffer (module parameter `map_mode`).
-pub mod map_mode {
-    /// The classic (default): `mmap` maps nothing; each first touch of a
-    /// page faults and the handler supplies that one page.
-    pub const FAULT: u32 = 0;
-    /// Fault-around: each fault maps the aligned window of
-    /// `fault_around_pages` pages around the faulting one with one
-    /// `vm_insert_pages()` call.
-    pub const FAULT_AROUND: u32 = 1;
-    /// Eager: `mmap` maps the whole range at once with
-    /// `remap_vmalloc_range()`; no faults.
-    pub const EAGER: u32 = 2;
-    /// The modes' names, by number.
-    pub const NAMES: [&str; 3] = ["fault", "fault-around", "eager"];
+/// Defines a `u32` enum of the ABI with its user-facing names: `ALL` (in
+/// number order), `name()`, `from_raw()` and `from_name()`. The numbers
+/// cross the ioctl boundary, the names are the tool's command line and
+/// JSON: one list, so the two can never disagree.
+macro_rules! abi_enum {
+    ($(#[$m:meta])* pub enum $t:ident {
+        $($(#[$vm:meta])* $v:ident = $n:literal => $name:literal,)*
+    }) => {
+        $(#[$m])*
+        #[repr(u32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $t {
+            $($(#[$vm])* $v = $n,)*
+        }
+
+        impl $t {
+            /// Every value, in number order.
+            pub const ALL: &'static [$t] = &[$($t::$v),*];
+
+            /// The name the tool uses on its command line and in JSON.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($t::$v => $name,)*
+                }
+            }
+
+            /// The value for an ioctl or parameter number.
+            pub const fn from_raw(n: u32) -> Option<Self> {
+                match n {
+                    $($n => Some($t::$v),)*
+                    _ => None,
+                }
+            }
+
+            /// The value for a [`name`](Self::name).
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.name() == name)
+            }
+        }
+    };
 }
 
-/// Allocator families `MAPDRV_IOC_EXERCISE` can drive.
-pub mod family {
-    /// `alloc_pages` (orders 0..=3) and `__get_free_pages`/`get_zeroed_page`.
-    pub const PAGES: u32 = 1;
-    /// `kmalloc`/`kzalloc` of assorted sizes, up to several pages.
-    pub const KMALLOC: u32 = 2;
-    /// A slab cache (created once per call) and its objects.
-    pub const SLAB: u32 = 3;
-    /// A slab-backed mempool (created once per call): take and return elements.
-    pub const MEMPOOL: u32 = 4;
-    /// `vmalloc` of 1 to 16 pages.
-    pub const VMALLOC: u32 = 5;
+abi_enum! {
+    /// How `/dev/mapdrv` maps its buffer (module parameter `map_mode`,
+    /// [`MapdrvStats::map_mode`]).
+    pub enum MapMode {
+        /// The classic (default): `mmap` maps nothing; each first touch of
+        /// a page faults and the handler supplies that one page.
+        Fault = 0 => "fault",
+        /// Fault-around: each fault maps the aligned window of
+        /// `fault_around_pages` pages around the faulting one with one
+        /// `vm_insert_pages()` call.
+        FaultAround = 1 => "fault-around",
+        /// Eager: `mmap` maps the whole range at once with
+        /// `remap_vmalloc_range()`; no faults.
+        Eager = 2 => "eager",
+    }
+}
+
+abi_enum! {
+    /// Allocator families `MAPDRV_IOC_EXERCISE` can drive
+    /// ([`MapdrvExercise::family`]).
+    pub enum Family {
+        /// `alloc_pages` (orders 0..=3) and `__get_free_pages`/`get_zeroed_page`.
+        Pages = 1 => "pages",
+        /// `kmalloc`/`kzalloc` of assorted sizes, up to several pages.
+        Kmalloc = 2 => "kmalloc",
+        /// A slab cache (created once per call) and its objects.
+        Slab = 3 => "slab",
+        /// A slab-backed mempool (created once per call): take and return elements.
+        Mempool = 4 => "mempool",
+        /// `vmalloc` of 1 to 16 pages.
+        Vmalloc = 5 => "vmalloc",
+    }
+}
+
+abi_enum! {
+    /// The allocations `MAPDRV_IOC_BENCH` times ([`MapdrvBench::case`]).
+    pub enum BenchCase {
+        /// `alloc_pages()` order 0.
+        AllocPages = 0 => "alloc_pages order 0",
+        /// `alloc_pages()` order 3.
+        AllocPagesOrder3 = 1 => "alloc_pages order 3",
+        /// `__get_free_pages()` order 0.
+        GetFreePages = 2 => "__get_free_pages",
+        /// `get_zeroed_page()`.
+        GetZeroedPage = 3 => "get_zeroed_page",
+        /// `kmalloc()` of 64 bytes.
+        Kmalloc64 = 4 => "kmalloc 64 B",
+        /// `kmalloc()` of 4 KiB.
+        Kmalloc4K = 5 => "kmalloc 4 KiB",
+        /// `kzalloc()` of 256 bytes.
+        Kzalloc256 = 6 => "kzalloc 256 B",
+        /// `kmem_cache_alloc()` from a cache of 192-byte objects.
+        KmemCache192 = 7 => "kmem_cache 192 B",
+        /// `mempool_alloc()` from a kmalloc-backed pool of 256-byte elements.
+        Mempool = 8 => "mempool (kmalloc 256 B)",
+        /// `vmalloc()` of one page.
+        Vmalloc1 = 9 => "vmalloc 1 page",
+        /// `vmalloc()` of 16 pages.
+        Vmalloc16 = 10 => "vmalloc 16 pages",
+        /// `alloc_pages()` order 0 with `__GFP_ZERO`.
+        AllocPagesZero = 11 => "alloc_pages __GFP_ZERO",
+    }
+}
+
+impl BenchCase {
+    /// The `kmalloc()` cases, where the wrapper checks the length and the
+    /// raw call does not: only they have [`BenchVariant::RawChecked`].
+    pub const fn is_kmalloc(self) -> bool {
+        matches!(
+            self,
+            BenchCase::Kmalloc64 | BenchCase::Kmalloc4K | BenchCase::Kzalloc256
+        )
+    }
+}
+
+abi_enum! {
+    /// What `MAPDRV_IOC_BENCH` runs a case through ([`MapdrvBench::raw`]).
+    pub enum BenchVariant {
+        /// mapdrv's safe wrapper.
+        Wrapper = 0 => "wrapper",
+        /// The raw C calls.
+        Raw = 1 => "raw",
+        /// The raw C calls plus the wrapper's checks (kmalloc cases only).
+        RawChecked = 2 => "raw+check",
+    }
 }
 
 /// Argument and result of `MAPDRV_IOC_EXERCISE`: run `cycles` allocation
@@ -148,7 +247,7 @@ pub mod family {
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub struct MapdrvExercise {
-    /// In: one of [`family`].
+    /// In: a [`Family`] number.
     pub family: u32,
     /// In: 0 (reserved for future flags).
     pub flags: u32,
@@ -193,18 +292,13 @@ pub const MAPDRV_IOC_EXERCISE: u32 = ioc(
 );
 
 /// Argument and result of `MAPDRV_IOC_BENCH`: time `iterations` alloc+free
-/// pairs of benchmark case `case` through mapdrv's wrapper (`raw == 0`) or
-/// the raw C calls (`raw == 1`). Cases: 0 `alloc_pages` order 0, 1 order 3,
-/// 2 `__get_free_pages`, 3 `get_zeroed_page`, 4 `kmalloc` 64 B, 5 `kmalloc`
-/// 4 KiB, 6 `kzalloc` 256 B, 7 slab cache (192 B), 8 mempool, 9 `vmalloc` 1
-/// page, 10 `vmalloc` 16 pages, 11 `alloc_pages` order 0 `__GFP_ZERO`.
+/// pairs of one [`BenchCase`] through one [`BenchVariant`].
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub struct MapdrvBench {
-    /// In: the case number.
+    /// In: a [`BenchCase`] number.
     pub case: u32,
-    /// In: 0 for the wrapper, 1 for the raw C calls, 2 (kmalloc cases 4..=6
-    /// only) for the raw C calls plus the wrapper's length check.
+    /// In: a [`BenchVariant`] number.
     pub raw: u32,
     /// In: alloc+free pairs to time (1..=[`MAX_BENCH_ITERATIONS`]).
     pub iterations: u64,

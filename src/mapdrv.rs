@@ -2,46 +2,29 @@
 
 //! mapdrv: the kernel's memory allocators behind safe Rust abstractions.
 //!
-//! One file per allocator family, each wrapping the C API it names and
-//! carrying its KUnit suite at the bottom:
+//! The source tree has three floors, each using only the ones above it:
 //!
-//! - [`gfp`]: GFP masks and zones;
-//! - [`pages`]: `alloc_pages()` / `__get_free_pages()` of any order, pfn /
-//!   page / virtual conversions, reserved pages;
-//! - [`kmalloc`]: `kmalloc()` / `kzalloc()`;
-//! - [`slab`]: typed `kmem_cache`s with constructors;
-//! - [`mempool`]: `mempool_t` over slab, kmalloc, pages or a Rust backing;
-//! - [`vmalloc`]: `vmalloc()` buffers and their scattered pages;
-//! - [`report`]: what each of them really returned, logged at load;
-//! - [`vma`]: a safe `vm_operations_struct` with a `.fault` handler;
-//! - [`miscdev`]: a misc device whose `file_operations` carry `.owner`;
-//! - [`device`]: `/dev/mapdrv`, a vmalloc buffer mapped one page per fault;
-//! - [`abi`]: its ioctls, shared with the `maptest` tool;
-//! - [`exercise`]: allocation cycles on demand, for leak and fault-injection tests;
-//! - [`bench`]: wrapper-versus-raw-C microbenchmarks, on demand.
+//! - [`mm`] (`src/mm/`) and [`miscdev`]: the reusable layer, safe wrappers
+//!   of the kernel's allocators, of VMA fault handling and of misc devices;
+//!   it knows nothing of mapdrv and is the part to copy;
+//! - [`driver`] (`src/driver/`): `/dev/mapdrv`, a vmalloc buffer mapped
+//!   into user space one page per fault;
+//! - [`diag`] (`src/diag/`): the allocation report logged at load, and the
+//!   allocation cycles and microbenchmarks the tests run through ioctls.
 //!
-//! `src/helpers.c` holds the one-line C helpers for the APIs that are macros
-//! or `static inline` functions.
-//!
-//! The crate root holds only the module declaration, the module state and
-//! its init/exit, like `samples/rust/rust_misc_device.rs`.
+//! [`abi`] is the user-space interface, one file shared with the `maptest`
+//! tool. This crate root holds only the module declaration, the module
+//! state and its init/exit, like `samples/rust/rust_misc_device.rs`.
 
 use kernel::prelude::*;
 
+// The user-space ABI is this module's public interface: the tool compiles
+// the same file. Everything else is private to the crate.
 pub mod abi;
-pub mod bench;
-pub mod device;
-pub mod exercise;
-pub mod gfp;
-mod helpers;
-pub mod kmalloc;
-pub mod mempool;
-pub mod miscdev;
-pub mod pages;
-pub mod report;
-pub mod slab;
-pub mod vma;
-pub mod vmalloc;
+mod diag;
+mod driver;
+mod miscdev;
+mod mm;
 
 module! {
     type: Mapdrv,
@@ -101,10 +84,10 @@ pub struct ProbeRecord {
 pub struct Mapdrv {
     /// `/dev/mapdrv`. Deregistered first on unload (fields drop in order).
     #[pin]
-    device: miscdev::MiscRegistration<device::MapdrvDevice>,
+    device: miscdev::MiscRegistration<driver::MapdrvDevice>,
     /// The module's slab cache; destroyed (and gone from `/proc/slabinfo`)
     /// when the module unloads.
-    _objects: slab::KmemCache<ProbeRecord>,
+    _objects: mm::slab::KmemCache<ProbeRecord>,
 }
 
 impl kernel::InPlaceModule for Mapdrv {
@@ -126,22 +109,22 @@ impl kernel::InPlaceModule for Mapdrv {
                     );
                     return Err(EINVAL);
                 }
-                let objects = slab::KmemCache::new(c"mapdrv_object", slab::SlabFlags::NO_MERGE)?;
+                let objects = mm::slab::KmemCache::new(c"mapdrv_object", mm::slab::SlabFlags::NO_MERGE)?;
                 if report == 1 {
                     let sample = ProbeRecord {
                         api: "kmem_cache_alloc",
                         size: core::mem::size_of::<ProbeRecord>(),
                     };
-                    report::run(&objects, sample, show_addresses == 1);
+                    diag::report::run(&objects, sample, show_addresses == 1);
                 }
                 objects
             },
             device <- miscdev::MiscRegistration::register(
                 c"mapdrv",
-                device::MapdrvDevice::new(
+                driver::MapdrvDevice::new(
                     pages,
                     verbose,
-                    device::MapMode::from_params(map_mode, fault_around_pages)?,
+                    driver::MapMode::from_params(map_mode, fault_around_pages)?,
                 )?,
             ),
         })

@@ -81,7 +81,7 @@ use kernel::uaccess::UserPtr;
 /// What a misc device does. `Self` is the device's state, shared by every
 /// open file (each holds an `Arc<Self>`); each method gets it as `&self`.
 #[vtable]
-pub trait MiscDevice: Send + Sync + Sized + 'static {
+pub(crate) trait MiscDevice: Send + Sync + Sized + 'static {
     /// `open`. Runs after the VFS has pinned the module.
     fn open(&self, _file: &File) -> Result {
         Ok(())
@@ -132,7 +132,7 @@ pub trait MiscDevice: Send + Sync + Sized + 'static {
 /// `VTable::<T>::FOPS`, and `data` is the state every file opened through
 /// it gets a reference to. Deregistration happens once, in `Drop`.
 #[pin_data(PinnedDrop)]
-pub struct MiscRegistration<T: MiscDevice> {
+pub(crate) struct MiscRegistration<T: MiscDevice> {
     #[pin]
     misc: Opaque<bindings::miscdevice>,
     data: Arc<T>,
@@ -148,7 +148,7 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// Registers a misc device named `name` (node `/dev/<name>`) with a
     /// dynamic minor, with `data` as its state. The device's
     /// `file_operations` are owned by the module this crate is built into.
-    pub fn register(name: &'static CStr, data: Arc<T>) -> impl PinInit<Self, Error> {
+    pub(crate) fn register(name: &'static CStr, data: Arc<T>) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             data,
             misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
@@ -167,12 +167,6 @@ impl<T: MiscDevice> MiscRegistration<T> {
                 kernel::error::to_result(unsafe { bindings::misc_register(slot) })
             }),
         })
-    }
-
-    /// The device's state.
-    #[inline]
-    pub fn data(&self) -> &Arc<T> {
-        &self.data
     }
 }
 

@@ -2,8 +2,8 @@
 // elements could be scribbled and come back as an invalid `T`.
 // expect: error[E0308]
 // expect: expected `&KmemCache<_>`, found `&CtorCache<Flag>`
-use crate::mempool::Mempool;
-use crate::slab::{CtorCache, SlabConstruct, SlabFlags};
+use crate::mm::mempool::Mempool;
+use crate::mm::slab::{CtorCache, SlabConstruct, SlabFlags};
 
 struct Flag {
     _set: bool,

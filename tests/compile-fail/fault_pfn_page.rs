@@ -2,8 +2,8 @@
 // a `PageRef` (inspection only); `Fault::Page` takes only a `UserPage`.
 // expect: error[E0308]
 // expect: expected `UserPage<'_>`, found `PageRef<'_>`
-use crate::pages::Pfn;
-use crate::vma::{Fault, FaultError, VmFault, VmOperations};
+use crate::mm::page::Pfn;
+use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
 
 struct AnyPfn;
 

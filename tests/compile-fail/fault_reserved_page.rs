@@ -2,8 +2,8 @@
 // (`free_reserved_page()`) would reset its count under the mapping.
 // expect: error[E0308]
 // expect: expected `UserPage<'_>`, found `PageRef<'_>`
-use crate::pages::ReservedPage;
-use crate::vma::{Fault, FaultError, VmFault, VmOperations};
+use crate::mm::page::ReservedPage;
+use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
 
 struct Reserved {
     page: ReservedPage,

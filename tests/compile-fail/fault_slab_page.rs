@@ -2,9 +2,9 @@
 // (found through the direct map). `map_pages` takes only `UserPage`s.
 // expect: error[E0271]
 // expect: UserPage
-use crate::kmalloc::KmallocBuf;
-use crate::pages::PageRef;
-use crate::vma::{Fault, FaultError, VmFault, VmOperations};
+use crate::mm::kmalloc::KmallocBuf;
+use crate::mm::page::PageRef;
+use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
 
 struct SlabPages {
     obj: KmallocBuf,

@@ -2,9 +2,9 @@
 // (reference count 0). `Pages::pages()` yields inspection views only.
 // expect: error[E0308]
 // expect: expected `UserPage<'_>`, found `PageRef<'_>`
-use crate::gfp::Gfp;
-use crate::pages::Pages;
-use crate::vma::{Fault, FaultError, VmFault, VmOperations};
+use crate::mm::gfp::Gfp;
+use crate::mm::page::Pages;
+use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
 
 struct Block {
     pages: Pages,

@@ -2,7 +2,7 @@
 // constructor. It is `unsafe`: safe code cannot call it.
 // expect: error[E0133]
 // expect: call to unsafe function
-use crate::gfp::Gfp;
+use crate::mm::gfp::Gfp;
 use kernel::bindings;
 
 #[allow(dead_code)]

@@ -2,7 +2,7 @@
 // raw field is private to the `gfp` module.
 // expect: error[E0423]
 // expect: private field
-use crate::gfp::Gfp;
+use crate::mm::gfp::Gfp;
 use kernel::bindings;
 
 #[allow(dead_code)]

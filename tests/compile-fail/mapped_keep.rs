@@ -2,7 +2,7 @@
 // `VM_FAULT_NOPAGE` later without mapping anything. The token borrows its
 // fault.
 // expect: error: lifetime may not live long enough
-use crate::vma::{Mapped, VmFault};
+use crate::mm::virt::{Mapped, VmFault};
 use kernel::prelude::*;
 
 #[allow(dead_code)]

@@ -1,7 +1,7 @@
 // The `Mapped` replay: answer one fault with the proof made for another.
 // The token's lifetime is invariant: it names exactly one fault.
 // expect: error: lifetime may not live long enough
-use crate::vma::{Fault, VmFault};
+use crate::mm::virt::{Fault, VmFault};
 use kernel::prelude::*;
 
 #[allow(dead_code)]

@@ -2,8 +2,8 @@
 // its previous user's leftovers as `u8`. Elements are `MaybeUninit<u8>`.
 // expect: error[E0599]
 // expect: no method named `as_mut_slice` found for struct `PoolElement
-use crate::gfp::Gfp;
-use crate::mempool::Mempool;
+use crate::mm::gfp::Gfp;
+use crate::mm::mempool::Mempool;
 
 #[allow(dead_code)]
 fn leftovers() -> kernel::error::Result {

@@ -2,7 +2,7 @@
 // user buffer has no slice view at all.
 // expect: error[E0599]
 // expect: no method named `as_slice` found for struct `SharedUserVmalloc`
-use crate::vmalloc::UserVmalloc;
+use crate::mm::vmalloc::UserVmalloc;
 
 #[allow(dead_code)]
 fn read_shared() -> kernel::error::Result<u8> {

@@ -2,7 +2,7 @@
 // buffer is shared (mappable). `share()` consumes the buffer.
 // expect: error[E0505]
 // expect: move out of `buf` occurs here
-use crate::vmalloc::UserVmalloc;
+use crate::mm::vmalloc::UserVmalloc;
 
 #[allow(dead_code)]
 fn write_after_share() -> kernel::error::Result {

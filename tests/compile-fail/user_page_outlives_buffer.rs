@@ -2,7 +2,7 @@
 // borrows the `SharedUserVmalloc` it came from.
 // expect: error[E0505]
 // expect: move out of `shared` occurs here
-use crate::vmalloc::UserVmalloc;
+use crate::mm::vmalloc::UserVmalloc;
 
 #[allow(dead_code)]
 fn keep_page() -> kernel::error::Result {

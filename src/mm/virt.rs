@@ -53,7 +53,7 @@
 //! vma::install(vma, self.buffer.clone());   // Arc<Buffer>
 //! ```
 
-use crate::pages::{UserPage, PAGE_SIZE};
+use crate::mm::page::{UserPage, PAGE_SIZE};
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
@@ -64,7 +64,7 @@ use kernel::types::{ForeignOwnable, Opaque};
 
 /// Why a fault could not be served.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum FaultError {
+pub(crate) enum FaultError {
     /// The address has no backing: the process gets `SIGBUS`.
     SigBus,
     /// Out of memory (`VM_FAULT_OOM`).
@@ -84,7 +84,7 @@ impl FaultError {
 ///
 /// Both variants borrow for `'f`, the duration of one `.fault` call: the
 /// page from the data the VMA keeps alive, the token from the fault itself.
-pub enum Fault<'f> {
+pub(crate) enum Fault<'f> {
     /// Map this page there: the trampoline takes a reference
     /// (`get_page()`), sets `vmf->page` and returns 0; the core installs the
     /// page table entry. The classic one page per fault. Only a
@@ -107,7 +107,7 @@ pub enum Fault<'f> {
 /// lifetime is `'f`; `'f` is invariant, so a token can neither be kept past
 /// its fault (it is not `'static`, and the handler's data is) nor passed
 /// off as another fault's.
-pub struct Mapped<'f> {
+pub(crate) struct Mapped<'f> {
     inserted: usize,
     _fault: PhantomData<fn(&'f ()) -> &'f ()>,
 }
@@ -115,7 +115,7 @@ pub struct Mapped<'f> {
 impl Mapped<'_> {
     /// How many page table entries this call created (pages already
     /// mapped, e.g. by a racing fault on the same window, are not counted).
-    pub fn inserted(&self) -> usize {
+    pub(crate) fn inserted(&self) -> usize {
         self.inserted
     }
 }
@@ -126,7 +126,7 @@ impl Mapped<'_> {
 ///
 /// Wraps a valid `struct vm_fault` for the duration of a `.fault` call.
 #[repr(transparent)]
-pub struct VmFault(Opaque<bindings::vm_fault>);
+pub(crate) struct VmFault(Opaque<bindings::vm_fault>);
 
 impl VmFault {
     /// # Safety
@@ -146,19 +146,19 @@ impl VmFault {
     /// The faulting page's offset in the file, in pages (`vmf->pgoff`):
     /// `vma->vm_pgoff` plus the page's index in the VMA.
     #[inline]
-    pub fn pgoff(&self) -> usize {
+    pub(crate) fn pgoff(&self) -> usize {
         self.raw().pgoff
     }
 
     /// The faulting user address, rounded down to its page (`vmf->address`).
     #[inline]
-    pub fn address(&self) -> usize {
+    pub(crate) fn address(&self) -> usize {
         self.raw().address
     }
 
     /// Whether the fault is a write (`FAULT_FLAG_WRITE`).
     #[inline]
-    pub fn is_write(&self) -> bool {
+    pub(crate) fn is_write(&self) -> bool {
         // SAFETY: `flags` is constant during the call.
         let flags = unsafe { (*self.0.get()).flags };
         flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
@@ -166,7 +166,7 @@ impl VmFault {
 
     /// The VMA the fault is in.
     #[inline]
-    pub fn vma(&self) -> &VmaRef {
+    pub(crate) fn vma(&self) -> &VmaRef {
         // SAFETY: `vmf->vma` is valid, with the mmap lock held, for the
         // whole `.fault` call, which outlives `&self`.
         unsafe { VmaRef::from_raw(self.raw().vma) }
@@ -191,7 +191,7 @@ impl VmFault {
     /// `VM_FAULT_NOPAGE`, lets the access fault again if it still has no
     /// entry. If `pages` ends early the rest of the range is left for later
     /// faults; pages never shift to other addresses.
-    pub fn map_pages<'f, 'p>(
+    pub(crate) fn map_pages<'f, 'p>(
         &'f self,
         start: usize,
         pages: impl IntoIterator<Item = UserPage<'p>>,
@@ -268,7 +268,7 @@ impl VmFault {
 ///
 /// `Self` is the data shared by every VMA that uses these operations; it is
 /// kept alive by an `Arc` reference per VMA.
-pub trait VmOperations: Send + Sync + Sized + 'static {
+pub(crate) trait VmOperations: Send + Sync + Sized + 'static {
     /// Serves a fault at `vmf.pgoff()`: returns the page to map there,
     /// borrowed from `self` ([`Fault::Page`]), or maps it (and maybe its
     /// neighbours) itself ([`Fault::Mapped`]).
@@ -305,7 +305,7 @@ impl<T: VmOperations> Table<T> {
 
 /// Installs `T`'s operations on a VMA being set up in `mmap`, with `data`
 /// as its private data. The VMA owns the `Arc` reference from now on.
-pub fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
+pub(crate) fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
     let raw = vma.as_ptr();
     // The table is a constant promoted to `'static`; the stored pointer is
     // an owned `Arc<T>` reference that `close_trampoline::<T>` returns.
@@ -360,7 +360,9 @@ unsafe extern "C" fn fault_trampoline<T: VmOperations>(
     // for as long as it exists, which covers this fault.
     let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*fault.raw().vma).vm_private_data) };
     match data.fault(fault) {
-        Ok(Fault::Mapped(_)) => bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t,
+        Ok(Fault::Mapped(_proof)) => {
+            bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t
+        }
         Ok(Fault::Page(page)) => {
             let p = page.as_ptr();
             // The reference we take goes to the fault path with `vmf->page`,
@@ -368,7 +370,7 @@ unsafe extern "C" fn fault_trampoline<T: VmOperations>(
             // SAFETY: `p` is a `UserPage`: a mappable page with a reference
             // held by an owner alive for this call.
             unsafe {
-                crate::helpers::mapdrv_get_page(p);
+                crate::mm::helpers::mapdrv_get_page(p);
                 (*vmf).page = p;
             }
             0

@@ -32,18 +32,16 @@
 //! # Examples
 //!
 //! ```ignore
-//! use crate::vmalloc::VmallocBuf;
+//! use crate::mm::vmalloc::VmallocBuf;
 //! let buf = VmallocBuf::zalloc(64 << 20)?;        // 64 MiB: far above KMALLOC_MAX_SIZE
 //! assert!(buf.is_vmalloc_addr());
 //! assert_eq!(buf.page_count(), (64 << 20) / 4096);
 //! let runs = buf.phys_runs();  // 1 on a fresh system, many once memory has been churned
 //! ```
 
-use crate::gfp::Gfp;
-use crate::helpers::*;
-use crate::pages::{
-    uninit_bytes, uninit_bytes_mut, Contents, Init, PageRef, Uninit, UserPage, PAGE_SIZE,
-};
+use crate::mm::gfp::Gfp;
+use crate::mm::helpers::*;
+use crate::mm::page::{uninit_bytes_mut, Contents, Init, PageRef, Uninit, UserPage, PAGE_SIZE};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -66,7 +64,7 @@ use kernel::uaccess::UserPtr;
 /// `ptr` was returned by `__vmalloc()` for `size` bytes, `size` is a
 /// non-zero multiple of `PAGE_SIZE`, and the buffer is exclusively owned.
 /// If `S` is [`Init`], every byte has been written.
-pub struct VmallocBuf<S: Contents = Uninit> {
+pub(crate) struct VmallocBuf<S: Contents = Uninit> {
     ptr: NonNull<u8>,
     size: usize,
     _contents: PhantomData<S>,
@@ -119,7 +117,7 @@ impl VmallocBuf<Uninit> {
     /// `__vmalloc(size, GFP_KERNEL)`; mapdrv calls `__vmalloc(size,
     /// GFP_KERNEL | __GFP_NOWARN)` so that a failure is an `ENOMEM` for the
     /// caller rather than a stack dump in the log.
-    pub fn alloc(len: usize) -> Result<Self> {
+    pub(crate) fn alloc(len: usize) -> Result<Self> {
         Self::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN)
     }
 
@@ -142,22 +140,16 @@ impl VmallocBuf<Uninit> {
 impl VmallocBuf<Init> {
     /// `vzalloc(len)`: like [`VmallocBuf::alloc`], zeroed
     /// (`__GFP_ZERO` added to the mask).
-    pub fn zalloc(len: usize) -> Result<Self> {
+    pub(crate) fn zalloc(len: usize) -> Result<Self> {
         let buf = VmallocBuf::with_gfp(len, Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_ZERO)?;
         // SAFETY: `__GFP_ZERO` zeroed every page.
         Ok(unsafe { buf.assume_init() })
     }
 
     /// The buffer's memory.
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: `size` owned, mapped, written bytes; `&self` excludes writers.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
-    }
-
-    /// The buffer's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
     }
 }
 
@@ -177,55 +169,40 @@ impl<S: Contents> VmallocBuf<S> {
         }
     }
 
-    /// Fills the buffer with `byte`; from then on `u8` views.
-    pub fn fill(mut self, byte: u8) -> VmallocBuf<Init> {
-        for b in self.as_uninit_mut() {
-            b.write(byte);
-        }
-        // SAFETY: every byte was just written.
-        unsafe { self.assume_init() }
-    }
-
     /// The size in bytes (whole pages).
     #[inline]
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.size
     }
 
     /// The number of pages.
     #[inline]
-    pub fn page_count(&self) -> usize {
+    pub(crate) fn page_count(&self) -> usize {
         self.size / PAGE_SIZE
     }
 
     /// The buffer's address in the vmalloc area.
     #[inline]
-    pub fn as_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
     /// Whether the address lies in the vmalloc area (`is_vmalloc_addr()`).
-    pub fn is_vmalloc_addr(&self) -> bool {
+    pub(crate) fn is_vmalloc_addr(&self) -> bool {
         // SAFETY: `is_vmalloc_addr()` only compares the address with the
         // bounds of the area.
         unsafe { bindings::is_vmalloc_addr(self.ptr.as_ptr().cast()) }
     }
 
-    /// The buffer's memory, possibly uninitialised.
-    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
-        // SAFETY: `size` owned, mapped bytes; `&self` excludes writers.
-        unsafe { uninit_bytes(self.ptr.as_ptr(), self.size) }
-    }
-
     /// The buffer's memory, possibly uninitialised, writable.
-    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
         unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.size) }
     }
 
     /// The page behind page number `index` (`vmalloc_to_page()`), for
     /// inspection, or `None` past the end.
-    pub fn page(&self, index: usize) -> Option<PageRef<'_>> {
+    pub(crate) fn page(&self, index: usize) -> Option<PageRef<'_>> {
         if index >= self.page_count() {
             return None;
         }
@@ -236,14 +213,14 @@ impl<S: Contents> VmallocBuf<S> {
     }
 
     /// The pages behind the buffer, in virtual order.
-    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+    pub(crate) fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
         (0..self.page_count()).map_while(move |i| self.page(i))
     }
 
     /// How many physically contiguous runs the buffer's pages form: 1 means
     /// one contiguous block, `page_count()` means no two neighbours are
     /// adjacent in physical memory.
-    pub fn phys_runs(&self) -> usize {
+    pub(crate) fn phys_runs(&self) -> usize {
         runs(self.pages())
     }
 }
@@ -269,7 +246,7 @@ impl<S: Contents> Drop for VmallocBuf<S> {
 /// `ptr` was returned by `vmalloc_user()` for `size` bytes (a non-zero
 /// multiple of `PAGE_SIZE`; zeroed, area marked `VM_USERMAP`), exclusively
 /// owned and never mapped into user space.
-pub struct UserVmalloc {
+pub(crate) struct UserVmalloc {
     ptr: NonNull<u8>,
     size: usize,
 }
@@ -287,7 +264,7 @@ impl UserVmalloc {
     /// takes a mask and `VM_USERMAP`, `__vmalloc_node_range()`, is not
     /// exported to modules), so a failure logs an allocation warning
     /// before `ENOMEM`. Sleeps.
-    pub fn zalloc(len: usize) -> Result<Self> {
+    pub(crate) fn zalloc(len: usize) -> Result<Self> {
         let size = page_len(len)?;
         // SAFETY: may sleep; callers are in process context.
         let ptr = unsafe { mapdrv_vmalloc_user(size as c_ulong) };
@@ -297,21 +274,21 @@ impl UserVmalloc {
     }
 
     /// The buffer's memory (zeroed at allocation).
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: `size` owned, zeroed bytes that no user mapping can reach
         // yet (type invariant); `&self` excludes writers.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
     }
 
     /// The buffer's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
         unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
     }
 
     /// Ends the private phase: from now on the pages may be mapped into user
     /// space, and the kernel touches the memory only through raw copies.
-    pub fn share(self) -> SharedUserVmalloc {
+    pub(crate) fn share(self) -> SharedUserVmalloc {
         let this = core::mem::ManuallyDrop::new(self);
         // INVARIANT: the same owned `vmalloc_user()` buffer; no reference
         // to its memory survives (`as_slice` borrows ended with `self`).
@@ -355,7 +332,7 @@ impl Drop for UserVmalloc {
 /// `vm_area_alloc_pages()` took from the page allocator (split if they came
 /// as a larger block), each holding one reference owned by the area until
 /// `vfree()`.
-pub struct SharedUserVmalloc {
+pub(crate) struct SharedUserVmalloc {
     ptr: NonNull<u8>,
     size: usize,
 }
@@ -369,27 +346,27 @@ unsafe impl Sync for SharedUserVmalloc {}
 impl SharedUserVmalloc {
     /// The size in bytes (whole pages).
     #[inline]
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.size
     }
 
     /// The number of pages.
     #[inline]
-    pub fn page_count(&self) -> usize {
+    pub(crate) fn page_count(&self) -> usize {
         self.size / PAGE_SIZE
     }
 
     /// The buffer's address in the vmalloc area (raw: for printing and
     /// address arithmetic, not for making references).
     #[inline]
-    pub fn as_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
     /// The page behind page number `index`, to hand to user space, or
     /// `None` past the end. It borrows the buffer: it cannot outlive it.
     #[inline]
-    pub fn page(&self, index: usize) -> Option<UserPage<'_>> {
+    pub(crate) fn page(&self, index: usize) -> Option<UserPage<'_>> {
         if index >= self.page_count() {
             return None;
         }
@@ -402,19 +379,9 @@ impl SharedUserVmalloc {
         Some(unsafe { UserPage::from_raw(p) })
     }
 
-    /// The pages behind the buffer, in virtual order, for inspection.
-    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
-        (0..self.page_count()).map_while(move |i| self.page(i).map(|p| p.info()))
-    }
-
-    /// How many physically contiguous runs the buffer's pages form.
-    pub fn phys_runs(&self) -> usize {
-        runs(self.pages())
-    }
-
     /// Byte `offset`, read with a volatile load (user space may be writing
     /// it). `None` past the end.
-    pub fn read_byte(&self, offset: usize) -> Option<u8> {
+    pub(crate) fn read_byte(&self, offset: usize) -> Option<u8> {
         if offset >= self.size {
             return None;
         }
@@ -426,7 +393,7 @@ impl SharedUserVmalloc {
     /// Copies up to `len` bytes from `offset` to user space at `to`
     /// (`copy_to_user()`), clamped to the buffer; returns the bytes copied,
     /// 0 at or past the end. `EFAULT` if nothing could be copied.
-    pub fn copy_to_user(&self, offset: usize, to: UserPtr, len: usize) -> Result<usize> {
+    pub(crate) fn copy_to_user(&self, offset: usize, to: UserPtr, len: usize) -> Result<usize> {
         let n = self.clamp(offset, len);
         if n == 0 {
             return Ok(0);
@@ -448,7 +415,7 @@ impl SharedUserVmalloc {
     /// or past the end. `EFAULT` if nothing could be copied. Bytes it
     /// could not copy keep their contents (unlike `copy_from_user()`, which
     /// zero-fills them: see `mapdrv_copy_from_user` in `helpers.c`).
-    pub fn copy_from_user(&self, offset: usize, from: UserPtr, len: usize) -> Result<usize> {
+    pub(crate) fn copy_from_user(&self, offset: usize, from: UserPtr, len: usize) -> Result<usize> {
         let n = self.clamp(offset, len);
         if n == 0 {
             return Ok(0);
@@ -485,7 +452,7 @@ impl SharedUserVmalloc {
     /// and a reference; the VMA becomes `VM_MIXEDMAP | VM_DONTEXPAND |
     /// VM_DONTDUMP`. `EINVAL` if the VMA reaches past the buffer's end;
     /// `ENOMEM` if a page table cannot be allocated.
-    pub fn map_to_user(&self, vma: &VmaNew, pgoff: usize) -> Result {
+    pub(crate) fn map_to_user(&self, vma: &VmaNew, pgoff: usize) -> Result {
         let fits = pgoff
             .checked_mul(PAGE_SIZE)
             .and_then(|off| off.checked_add(vma.end() - vma.start()))
@@ -513,7 +480,7 @@ impl Drop for SharedUserVmalloc {
 }
 
 /// The bounds of the vmalloc area, `VMALLOC_START..VMALLOC_END`.
-pub fn vmalloc_area() -> core::ops::Range<usize> {
+pub(crate) fn vmalloc_area() -> core::ops::Range<usize> {
     // SAFETY: both read boot-time constants.
     unsafe { mapdrv_vmalloc_start() as usize..mapdrv_vmalloc_end() as usize }
 }
@@ -521,7 +488,7 @@ pub fn vmalloc_area() -> core::ops::Range<usize> {
 #[kunit_tests(mapdrv_vmalloc)]
 mod tests {
     use super::*;
-    use crate::kmalloc::KmallocBuf;
+    use crate::mm::kmalloc::KmallocBuf;
 
     /// `vmalloc_user()`: zeroed, in the vmalloc area, page-granular.
     #[test]

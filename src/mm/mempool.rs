@@ -42,10 +42,10 @@
 //! drop(e);                                         // mempool_free()
 //! ```
 
-use crate::gfp::Gfp;
-use crate::helpers::*;
-use crate::pages::{uninit_bytes, uninit_bytes_mut, PageRef, MAX_ORDER, PAGE_SIZE};
-use crate::slab::KmemCache;
+use crate::mm::gfp::Gfp;
+use crate::mm::helpers::*;
+use crate::mm::page::{uninit_bytes, uninit_bytes_mut, PageRef, MAX_ORDER, PAGE_SIZE};
+use crate::mm::slab::KmemCache;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -62,7 +62,7 @@ use kernel::prelude::*;
 /// owned by the caller until passed to `free`; and that `free` accepts every
 /// such pointer. Both may be called from any context the pool's users
 /// allocate in (with the mask they pass), concurrently.
-pub unsafe trait PoolBacking: Sync {
+pub(crate) unsafe trait PoolBacking: Sync {
     /// The size of one element in bytes.
     fn element_size(&self) -> usize;
     /// Allocates one element, or `None`.
@@ -107,7 +107,7 @@ unsafe extern "C" fn backing_free<B: PoolBacking>(elem: *mut c_void, data: *mut 
 
 /// What a pool's elements are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ElementKind {
+pub(crate) enum ElementKind {
     /// A slab object (or kmalloc or custom element) of this many bytes.
     Bytes(usize),
     /// A `struct page *` for a block of this order.
@@ -121,7 +121,7 @@ pub enum ElementKind {
 /// `pool` is a live pool from `mempool_create()`, owned by this value, whose
 /// elements are `kind`; its backing (pool data) outlives `'b`. Every
 /// element handed out borrows `self`, so none is out when `self` drops.
-pub struct Mempool<'b> {
+pub(crate) struct Mempool<'b> {
     pool: NonNull<bindings::mempool_t>,
     kind: ElementKind,
     min_nr: usize,
@@ -171,7 +171,7 @@ impl<'b> Mempool<'b> {
     /// `mempool_free_slab()`), handed out as untyped bytes. A cache with a
     /// constructor (`CtorCache`) cannot be passed: its free objects must stay
     /// valid `T`s, which byte access could break.
-    pub fn slab<T>(min_nr: usize, cache: &'b KmemCache<T>) -> Result<Self> {
+    pub(crate) fn slab<T>(min_nr: usize, cache: &'b KmemCache<T>) -> Result<Self> {
         // SAFETY: the slab helpers take the cache as pool data; `cache` is
         // borrowed for `'b`, so it outlives the pool.
         unsafe {
@@ -186,8 +186,8 @@ impl<'b> Mempool<'b> {
     }
 
     /// A pool of `size`-byte kmalloc objects (`mempool_kmalloc()` / `mempool_kfree()`).
-    pub fn kmalloc(min_nr: usize, size: usize) -> Result<Mempool<'static>> {
-        if size == 0 || size > crate::kmalloc::KMALLOC_MAX_SIZE {
+    pub(crate) fn kmalloc(min_nr: usize, size: usize) -> Result<Mempool<'static>> {
+        if size == 0 || size > crate::mm::kmalloc::KMALLOC_MAX_SIZE {
             return Err(EINVAL);
         }
         // SAFETY: the kmalloc helpers take the size itself as pool data.
@@ -204,7 +204,7 @@ impl<'b> Mempool<'b> {
 
     /// A pool of order-`order` page blocks (`mempool_alloc_pages()` /
     /// `mempool_free_pages()`). `EINVAL` above `MAX_ORDER`.
-    pub fn pages(min_nr: usize, order: u32) -> Result<Mempool<'static>> {
+    pub(crate) fn pages(min_nr: usize, order: u32) -> Result<Mempool<'static>> {
         if order > MAX_ORDER {
             return Err(EINVAL);
         }
@@ -221,7 +221,7 @@ impl<'b> Mempool<'b> {
     }
 
     /// A pool over a Rust [`PoolBacking`].
-    pub fn with_backing<B: PoolBacking>(min_nr: usize, backing: &'b B) -> Result<Self> {
+    pub(crate) fn with_backing<B: PoolBacking>(min_nr: usize, backing: &'b B) -> Result<Self> {
         let size = backing.element_size();
         // SAFETY: the trampolines are instantiated for `B` and get `backing`,
         // which is borrowed for `'b` and so outlives the pool.
@@ -244,7 +244,7 @@ impl<'b> Mempool<'b> {
     /// `VM_WARN`s on (reserve elements would come back dirty), and for
     /// masks the backing cannot serve (zone mixes; `__GFP_DMA32` and
     /// `__GFP_HIGHMEM` for byte pools).
-    pub fn alloc(&self, gfp: Gfp) -> Result<PoolElement<'_>> {
+    pub(crate) fn alloc(&self, gfp: Gfp) -> Result<PoolElement<'_>> {
         if gfp.contains(Gfp::__GFP_ZERO) {
             return Err(
                 gfp.refuse("mempool elements are not zeroed (reserve elements come back dirty)")
@@ -264,25 +264,25 @@ impl<'b> Mempool<'b> {
 
     /// The raw `mempool_t`, for calling C directly (benchmarks).
     #[inline]
-    pub fn as_raw(&self) -> *mut bindings::mempool_t {
+    pub(crate) fn as_raw(&self) -> *mut bindings::mempool_t {
         self.pool.as_ptr()
     }
 
     /// Elements in the reserve right now (`pool->curr_nr`).
-    pub fn reserve(&self) -> usize {
+    pub(crate) fn reserve(&self) -> usize {
         // SAFETY: the pool is live.
         unsafe { mapdrv_mempool_curr_nr(self.pool.as_ptr()) as usize }
     }
 
     /// The reserve's target size.
     #[inline]
-    pub fn min_nr(&self) -> usize {
+    pub(crate) fn min_nr(&self) -> usize {
         self.min_nr
     }
 
     /// What the elements are.
     #[inline]
-    pub fn kind(&self) -> ElementKind {
+    pub(crate) fn kind(&self) -> ElementKind {
         self.kind
     }
 }
@@ -301,7 +301,7 @@ impl Drop for Mempool<'_> {
 /// `elem` is an element of the live pool `pool`, owned by this value. (The
 /// element borrows its pool rather than copying what it needs of it: two
 /// words to carry around, and the pool's kind is read only when asked.)
-pub struct PoolElement<'p> {
+pub(crate) struct PoolElement<'p> {
     elem: NonNull<c_void>,
     pool: &'p Mempool<'p>,
 }
@@ -313,7 +313,7 @@ unsafe impl Sync for PoolElement<'_> {}
 
 impl PoolElement<'_> {
     /// For page pools: the first page of the element's block.
-    pub fn page(&self) -> Option<PageRef<'_>> {
+    pub(crate) fn page(&self) -> Option<PageRef<'_>> {
         match self.pool.kind {
             // SAFETY: a page pool's element is a `struct page *` we own.
             ElementKind::Pages(_) => Some(unsafe { PageRef::from_raw(self.elem.cast()) }),
@@ -322,7 +322,7 @@ impl PoolElement<'_> {
     }
 
     /// The element's memory address (for page pools, the direct-map address).
-    pub fn as_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
         match self.page() {
             Some(p) => p.direct_map_addr(),
             None => self.elem.as_ptr().cast(),
@@ -330,27 +330,22 @@ impl PoolElement<'_> {
     }
 
     /// The element's size in bytes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self.pool.kind {
             ElementKind::Bytes(n) => n,
             ElementKind::Pages(order) => PAGE_SIZE << order,
         }
     }
 
-    /// Always false: elements are never empty.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// The element's memory, holding whatever its previous user left, or
     /// nothing ever written: possibly uninitialised bytes.
-    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
+    pub(crate) fn as_uninit(&self) -> &[MaybeUninit<u8>] {
         // SAFETY: `len()` owned bytes at `as_ptr()`; `&self` excludes writers.
         unsafe { uninit_bytes(self.as_ptr(), self.len()) }
     }
 
     /// The element's memory, writable.
-    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
         unsafe { uninit_bytes_mut(self.as_ptr(), self.len()) }
     }
@@ -366,7 +361,7 @@ impl Drop for PoolElement<'_> {
 /// A kmalloc backing that can be told to fail: shows what a mempool's
 /// reserve is for, and lets tests and the report simulate memory pressure
 /// without fault injection.
-pub struct FailableKmalloc {
+pub(crate) struct FailableKmalloc {
     size: usize,
     fail: core::sync::atomic::AtomicBool,
     allocated: core::sync::atomic::AtomicUsize,
@@ -374,7 +369,7 @@ pub struct FailableKmalloc {
 
 impl FailableKmalloc {
     /// A backing of `size`-byte kmalloc objects, working.
-    pub const fn new(size: usize) -> Self {
+    pub(crate) const fn new(size: usize) -> Self {
         FailableKmalloc {
             size,
             fail: core::sync::atomic::AtomicBool::new(false),
@@ -383,12 +378,12 @@ impl FailableKmalloc {
     }
 
     /// From now on every allocation fails (`true`) or works (`false`).
-    pub fn set_failing(&self, fail: bool) {
+    pub(crate) fn set_failing(&self, fail: bool) {
         self.fail.store(fail, core::sync::atomic::Ordering::SeqCst);
     }
 
     /// Elements currently allocated from this backing (reserve included).
-    pub fn allocated(&self) -> usize {
+    pub(crate) fn allocated(&self) -> usize {
         self.allocated.load(core::sync::atomic::Ordering::SeqCst)
     }
 }
@@ -422,7 +417,7 @@ unsafe impl PoolBacking for FailableKmalloc {
 #[kunit_tests(mapdrv_mempool)]
 mod tests {
     use super::*;
-    use crate::slab::SlabFlags;
+    use crate::mm::slab::SlabFlags;
     use kernel::alloc::flags::GFP_KERNEL;
 
     /// The point of a mempool: with the backing allocator failing, `min_nr`

@@ -34,8 +34,8 @@
 //! // Dropping `block` calls `__free_pages(page, 3)`.
 //! ```
 
-use crate::gfp::{Gfp, Zone};
-use crate::helpers::*;
+use crate::mm::gfp::{Gfp, Zone};
+use crate::mm::helpers::*;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -51,31 +51,31 @@ compile_error!(
 );
 
 /// The largest order the buddy allocator serves (`MAX_PAGE_ORDER`).
-pub const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
+pub(crate) const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 
 /// The size of a page in bytes.
-pub const PAGE_SIZE: usize = 1 << bindings::PAGE_SHIFT;
+pub(crate) const PAGE_SIZE: usize = 1 << bindings::PAGE_SHIFT;
 
 /// A page frame number: a physical address divided by [`PAGE_SIZE`].
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub struct Pfn(pub usize);
+pub(crate) struct Pfn(pub usize);
 
 impl Pfn {
     /// Whether a `struct page` exists for this frame (`pfn_valid()`).
     #[inline]
-    pub fn is_valid(self) -> bool {
+    pub(crate) fn is_valid(self) -> bool {
         // SAFETY: `pfn_valid()` accepts any value.
         unsafe { mapdrv_pfn_valid(self.0 as c_ulong) }
     }
 
     /// The physical address of the frame's first byte.
     #[inline]
-    pub fn phys(self) -> u64 {
+    pub(crate) fn phys(self) -> u64 {
         (self.0 as u64) << bindings::PAGE_SHIFT
     }
 
     /// The frame's `struct page` (`pfn_to_page()`), if the frame is valid.
-    pub fn page(self) -> Option<PageRef<'static>> {
+    pub(crate) fn page(self) -> Option<PageRef<'static>> {
         if !self.is_valid() {
             return None;
         }
@@ -88,7 +88,7 @@ impl Pfn {
     }
 
     /// The frame's address in the direct map (`pfn_to_virt()`), if valid.
-    pub fn to_virt(self) -> Option<NonNull<u8>> {
+    pub(crate) fn to_virt(self) -> Option<NonNull<u8>> {
         if !self.is_valid() {
             return None;
         }
@@ -99,7 +99,7 @@ impl Pfn {
 
     /// The pfn behind a direct-map address (`virt_to_pfn()`), or `None` for
     /// any other address (vmalloc area, user space, garbage).
-    pub fn from_virt(addr: *const u8) -> Option<Pfn> {
+    pub(crate) fn from_virt(addr: *const u8) -> Option<Pfn> {
         PageRef::from_virt(addr).map(|p| p.pfn())
     }
 }
@@ -118,7 +118,7 @@ impl Pfn {
 ///
 /// `ptr` points to a valid `struct page` for the lifetime `'a`.
 #[derive(Clone, Copy)]
-pub struct PageRef<'a> {
+pub(crate) struct PageRef<'a> {
     ptr: NonNull<bindings::page>,
     _life: PhantomData<&'a bindings::page>,
 }
@@ -130,7 +130,7 @@ impl PageRef<'_> {
     ///
     /// `ptr` must point to a valid `struct page` for the chosen lifetime.
     #[inline]
-    pub unsafe fn from_raw(ptr: NonNull<bindings::page>) -> Self {
+    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::page>) -> Self {
         // INVARIANT: guaranteed by the caller.
         PageRef {
             ptr,
@@ -140,8 +140,8 @@ impl PageRef<'_> {
 
     /// The page behind a direct-map address (`virt_to_page()`), or `None` if
     /// `addr` is not in the direct map (`virt_addr_valid()` is false), e.g. a
-    /// vmalloc address: use [`crate::vmalloc::VmallocBuf`] for those.
-    pub fn from_virt(addr: *const u8) -> Option<PageRef<'static>> {
+    /// vmalloc address: use [`crate::mm::vmalloc::VmallocBuf`] for those.
+    pub(crate) fn from_virt(addr: *const u8) -> Option<PageRef<'static>> {
         // SAFETY: `virt_addr_valid()` accepts any address.
         if !unsafe { mapdrv_virt_addr_valid(addr.cast()) } {
             return None;
@@ -154,32 +154,32 @@ impl PageRef<'_> {
 
     /// The raw `struct page` pointer.
     #[inline]
-    pub fn as_ptr(&self) -> *mut bindings::page {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
         self.ptr.as_ptr()
     }
 
     /// The page frame number (`page_to_pfn()`).
     #[inline]
-    pub fn pfn(&self) -> Pfn {
+    pub(crate) fn pfn(&self) -> Pfn {
         // SAFETY: by the type invariant `ptr` is a valid `struct page`.
         Pfn(unsafe { mapdrv_page_to_pfn(self.ptr.as_ptr()) } as usize)
     }
 
     /// The physical address of the page.
     #[inline]
-    pub fn phys(&self) -> u64 {
+    pub(crate) fn phys(&self) -> u64 {
         self.pfn().phys()
     }
 
     /// The page's address in the direct map (`page_address()`).
     #[inline]
-    pub fn direct_map_addr(&self) -> *mut u8 {
+    pub(crate) fn direct_map_addr(&self) -> *mut u8 {
         // SAFETY: by the type invariant `ptr` is a valid `struct page`.
         unsafe { mapdrv_page_address(self.ptr.as_ptr()) }.cast()
     }
 
     /// The zone the page belongs to (`page_zonenum()`).
-    pub fn zone(&self) -> Zone {
+    pub(crate) fn zone(&self) -> Zone {
         // SAFETY: by the type invariant `ptr` is a valid `struct page`.
         let raw = unsafe { mapdrv_page_zonenum(self.ptr.as_ptr()) };
         // `page_zonenum()` only returns zones this kernel was built with.
@@ -189,14 +189,14 @@ impl PageRef<'_> {
     /// The page's reference count (`page_count()`); 0 for a free page or the
     /// tail of a non-compound block.
     #[inline]
-    pub fn refcount(&self) -> i32 {
+    pub(crate) fn refcount(&self) -> i32 {
         // SAFETY: by the type invariant `ptr` is a valid `struct page`.
         unsafe { mapdrv_page_count(self.ptr.as_ptr()) }
     }
 
     /// Whether `PG_reserved` is set (`PageReserved()`).
     #[inline]
-    pub fn is_reserved(&self) -> bool {
+    pub(crate) fn is_reserved(&self) -> bool {
         // SAFETY: by the type invariant `ptr` is a valid `struct page`.
         unsafe { mapdrv_page_reserved(self.ptr.as_ptr()) }
     }
@@ -204,21 +204,21 @@ impl PageRef<'_> {
 
 /// Marker: the memory may hold anything, including bytes nobody wrote
 /// (an allocation without `__GFP_ZERO`). Only [`MaybeUninit`] views.
-pub struct Uninit;
+pub(crate) struct Uninit;
 
 /// Marker: every byte has been written (zeroed by the allocator or filled
 /// by this crate), so `&[u8]` views are sound.
-pub struct Init;
+pub(crate) struct Init;
 
 mod sealed {
-    pub trait Sealed {}
+    pub(crate) trait Sealed {}
     impl Sealed for super::Uninit {}
     impl Sealed for super::Init {}
 }
 
 /// What is known about the contents of an owned allocation: [`Uninit`] or
 /// [`Init`]. Sealed: a third state could claim initialisation it lacks.
-pub trait Contents: sealed::Sealed {}
+pub(crate) trait Contents: sealed::Sealed {}
 impl Contents for Uninit {}
 impl Contents for Init {}
 
@@ -275,7 +275,7 @@ fn check_order(order: u32) -> Result {
 /// `alloc_pages(_, order)` returned and that this value owns exclusively;
 /// `order <= MAX_ORDER`. If `S` is [`Init`], every byte of the block has
 /// been written.
-pub struct Pages<S: Contents = Uninit> {
+pub(crate) struct Pages<S: Contents = Uninit> {
     first: NonNull<bindings::page>,
     order: u32,
     _contents: PhantomData<S>,
@@ -296,7 +296,7 @@ impl Pages<Uninit> {
     /// and `ENOMEM` when the allocator fails. The contents are [`Uninit`]
     /// even if `gfp` has `__GFP_ZERO`; use [`Pages::alloc_zeroed`] to get
     /// byte views.
-    pub fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
+    pub(crate) fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
         check_order(order)?;
         let raw = gfp.for_pages()?;
         // SAFETY: `order <= MAX_PAGE_ORDER` and the zone bits are valid;
@@ -317,23 +317,17 @@ impl Pages<Uninit> {
 impl Pages<Init> {
     /// `alloc_pages(gfp | __GFP_ZERO, order)`: like [`Pages::alloc`], with
     /// every byte zeroed by the allocator.
-    pub fn alloc_zeroed(gfp: Gfp, order: u32) -> Result<Self> {
+    pub(crate) fn alloc_zeroed(gfp: Gfp, order: u32) -> Result<Self> {
         let block = Pages::alloc(gfp | Gfp::__GFP_ZERO, order)?;
         // SAFETY: `__GFP_ZERO` made the allocator zero every byte.
         Ok(unsafe { block.assume_init() })
     }
 
     /// The block's memory.
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: the block is `size()` bytes of direct-mapped memory owned
         // by `self`, all written (`Init`), and `&self` excludes writers.
         unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
-    }
-
-    /// The block's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`, and `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
     }
 }
 
@@ -354,7 +348,7 @@ impl<S: Contents> Pages<S> {
     }
 
     /// Fills the block with `byte`; from then on it has `u8` views.
-    pub fn fill(mut self, byte: u8) -> Pages<Init> {
+    pub(crate) fn fill(mut self, byte: u8) -> Pages<Init> {
         for b in self.as_uninit_mut() {
             b.write(byte);
         }
@@ -364,44 +358,44 @@ impl<S: Contents> Pages<S> {
 
     /// The order of the block.
     #[inline]
-    pub fn order(&self) -> u32 {
+    pub(crate) fn order(&self) -> u32 {
         self.order
     }
 
     /// How many pages the block has (`2^order`).
     #[inline]
-    pub fn page_count(&self) -> usize {
+    pub(crate) fn page_count(&self) -> usize {
         1 << self.order
     }
 
     /// The size of the block in bytes.
     #[inline]
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         PAGE_SIZE << self.order
     }
 
     /// The first page, for inspection.
     #[inline]
-    pub fn first(&self) -> PageRef<'_> {
+    pub(crate) fn first(&self) -> PageRef<'_> {
         // SAFETY: by the type invariant `first` is valid while we own it.
         unsafe { PageRef::from_raw(self.first) }
     }
 
     /// The first page's frame number; the block is `pfn()..pfn() + page_count()`.
     #[inline]
-    pub fn pfn(&self) -> Pfn {
+    pub(crate) fn pfn(&self) -> Pfn {
         self.first().pfn()
     }
 
     /// The physical address of the block.
     #[inline]
-    pub fn phys(&self) -> u64 {
+    pub(crate) fn phys(&self) -> u64 {
         self.first().phys()
     }
 
     /// The zone of the block (a buddy block never straddles zones).
     #[inline]
-    pub fn zone(&self) -> Zone {
+    pub(crate) fn zone(&self) -> Zone {
         self.first().zone()
     }
 
@@ -409,7 +403,7 @@ impl<S: Contents> Pages<S> {
     /// `__GFP_COMP` only the first carries the block's reference count; the
     /// others are tail pages with a count of 0, which is why none of these
     /// can be turned into a [`UserPage`].
-    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+    pub(crate) fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
         let first = self.pfn().0;
         (0..self.page_count()).map(move |i| {
             // SAFETY: every pfn of an owned block is valid, and its
@@ -424,18 +418,12 @@ impl<S: Contents> Pages<S> {
 
     /// The block's address in the direct map.
     #[inline]
-    pub fn as_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.first().direct_map_addr()
     }
 
-    /// The block's memory as possibly uninitialised bytes.
-    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
-        // SAFETY: `size()` owned, direct-mapped bytes; `&self` excludes writers.
-        unsafe { uninit_bytes(self.as_ptr(), self.size()) }
-    }
-
     /// The block's memory as possibly uninitialised bytes, writable.
-    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
         unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
     }
@@ -443,7 +431,7 @@ impl<S: Contents> Pages<S> {
     /// Marks an order-0 page reserved (`mark_page_reserved()`), see
     /// [`ReservedPage`]. Returns `EINVAL` (and `self` is freed) for a block
     /// of higher order: `free_reserved_page()` frees single pages.
-    pub fn into_reserved(self) -> Result<ReservedPage> {
+    pub(crate) fn into_reserved(self) -> Result<ReservedPage> {
         if self.order != 0 {
             pr_warn!(
                 "refusing to reserve an order-{} block: only order-0 pages can be reserved\n",
@@ -479,7 +467,7 @@ impl<S: Contents> Drop for Pages<S> {
 /// `addr` is the address `__get_free_pages(_, order)` (or, with `order == 0`,
 /// `get_zeroed_page()`) returned, exclusively owned by this value. If `S`
 /// is [`Init`], every byte has been written.
-pub struct FreePages<S: Contents = Uninit> {
+pub(crate) struct FreePages<S: Contents = Uninit> {
     addr: NonNull<u8>,
     order: u32,
     _contents: PhantomData<S>,
@@ -493,7 +481,7 @@ unsafe impl<S: Contents> Sync for FreePages<S> {}
 impl FreePages<Uninit> {
     /// `__get_free_pages(gfp, order)`: `EINVAL` for `order > MAX_ORDER` or
     /// an invalid zone combination, `ENOMEM` on failure.
-    pub fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
+    pub(crate) fn alloc(gfp: Gfp, order: u32) -> Result<Self> {
         check_order(order)?;
         let raw = gfp.for_pages()?;
         // SAFETY: `order` and the zone bits are valid; sleeping is the
@@ -511,7 +499,7 @@ impl FreePages<Uninit> {
 
 impl FreePages<Init> {
     /// `get_zeroed_page(gfp)`: one zeroed page.
-    pub fn zeroed(gfp: Gfp) -> Result<Self> {
+    pub(crate) fn zeroed(gfp: Gfp) -> Result<Self> {
         let raw = gfp.for_pages()?;
         // SAFETY: valid zone bits; sleeping is the caller's choice via `gfp`.
         let addr = unsafe { mapdrv_get_zeroed_page(raw) };
@@ -525,40 +513,34 @@ impl FreePages<Init> {
     }
 
     /// The block's memory.
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: `size()` owned, direct-mapped, written bytes; `&self`
         // excludes writers.
         unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
-    }
-
-    /// The block's memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.as_ptr(), self.size()) }
     }
 }
 
 impl<S: Contents> FreePages<S> {
     /// The block's direct-map address.
     #[inline]
-    pub fn as_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.addr.as_ptr()
     }
 
     /// The order of the block.
     #[inline]
-    pub fn order(&self) -> u32 {
+    pub(crate) fn order(&self) -> u32 {
         self.order
     }
 
     /// The size of the block in bytes.
     #[inline]
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         PAGE_SIZE << self.order
     }
 
     /// The first page (`virt_to_page(addr)`), for inspection.
-    pub fn first(&self) -> PageRef<'_> {
+    pub(crate) fn first(&self) -> PageRef<'_> {
         // SAFETY: `addr` is a direct-map address of a page we own, so
         // `virt_to_page()` is valid for it and the page outlives `&self`.
         unsafe {
@@ -569,13 +551,13 @@ impl<S: Contents> FreePages<S> {
     }
 
     /// The block's memory as possibly uninitialised bytes.
-    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
+    pub(crate) fn as_uninit(&self) -> &[MaybeUninit<u8>] {
         // SAFETY: `size()` owned bytes; `&self` excludes writers.
         unsafe { uninit_bytes(self.as_ptr(), self.size()) }
     }
 
     /// The block's memory as possibly uninitialised bytes, writable.
-    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
         unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
     }
@@ -606,7 +588,7 @@ impl<S: Contents> Drop for FreePages<S> {
 ///
 /// `page` is an order-0 page this value owns, marked with
 /// `mark_page_reserved()`, with no reference held by anyone else.
-pub struct ReservedPage {
+pub(crate) struct ReservedPage {
     page: NonNull<bindings::page>,
 }
 
@@ -618,7 +600,7 @@ unsafe impl Sync for ReservedPage {}
 impl ReservedPage {
     /// The page, for inspection.
     #[inline]
-    pub fn page(&self) -> PageRef<'_> {
+    pub(crate) fn page(&self) -> PageRef<'_> {
         // SAFETY: by the type invariant `page` is valid while we own it.
         unsafe { PageRef::from_raw(self.page) }
     }
@@ -634,15 +616,15 @@ impl Drop for ReservedPage {
 }
 
 /// A page that may be handed to user space: mapped by a fault handler
-/// ([`crate::vma::Fault::Page`]) or batch-inserted
-/// ([`crate::vma::VmFault::map_pages`]).
+/// ([`crate::mm::virt::Fault::Page`]) or batch-inserted
+/// ([`crate::mm::virt::VmFault::map_pages`]).
 ///
 /// Installing a page in a user page table takes a reference on it
 /// (`get_page()`), and from then on the mapping, not the allocator, decides
 /// when it is freed. That is only sound for pages whose lifetime *is* their
 /// reference count; so a `UserPage` cannot be made from a pfn, an address,
 /// a [`PageRef`] or any allocation of this crate except the one built to be
-/// shared with user space ([`crate::vmalloc::SharedUserVmalloc::page`]).
+/// shared with user space ([`crate::mm::vmalloc::SharedUserVmalloc::page`]).
 /// Excluded on purpose: slab pages (their objects have other owners; the
 /// core rejects them with `page_has_type()`), tail pages of non-compound
 /// blocks (reference count 0: `get_page()` would `VM_BUG_ON` or resurrect
@@ -658,7 +640,7 @@ impl Drop for ReservedPage {
 /// is never behind a Rust reference (it may be written by user space at any
 /// time).
 #[derive(Clone, Copy)]
-pub struct UserPage<'a> {
+pub(crate) struct UserPage<'a> {
     ptr: NonNull<bindings::page>,
     _owner: PhantomData<&'a ()>,
 }
@@ -680,26 +662,26 @@ impl<'a> UserPage<'a> {
 
     /// The raw `struct page` pointer.
     #[inline]
-    pub fn as_ptr(&self) -> *mut bindings::page {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
         self.ptr.as_ptr()
     }
 
     /// The same page, for inspection.
     #[inline]
-    pub fn info(&self) -> PageRef<'a> {
+    pub(crate) fn info(&self) -> PageRef<'a> {
         // SAFETY: by the type invariant the page is valid for `'a`.
         unsafe { PageRef::from_raw(self.ptr) }
     }
 }
 
 /// Pages the buddy allocator currently holds free (`NR_FREE_PAGES`).
-pub fn nr_free_pages() -> usize {
+pub(crate) fn nr_free_pages() -> usize {
     // SAFETY: reads a global counter.
     unsafe { mapdrv_nr_free_pages() as usize }
 }
 
 /// Pages the kernel manages (`totalram_pages()`).
-pub fn totalram_pages() -> usize {
+pub(crate) fn totalram_pages() -> usize {
     // SAFETY: reads a global counter.
     unsafe { mapdrv_totalram_pages() as usize }
 }
@@ -797,7 +779,7 @@ mod tests {
     fn non_direct_map_addresses_are_refused() -> Result {
         assert!(PageRef::from_virt(core::ptr::null()).is_none());
         assert!(PageRef::from_virt(0x1000 as *const u8).is_none());
-        let v = crate::vmalloc::VmallocBuf::alloc(PAGE_SIZE)?;
+        let v = crate::mm::vmalloc::VmallocBuf::alloc(PAGE_SIZE)?;
         assert!(PageRef::from_virt(v.as_ptr()).is_none());
         assert!(Pfn::from_virt(v.as_ptr()).is_none());
         assert!(!Pfn(usize::MAX >> bindings::PAGE_SHIFT).is_valid());

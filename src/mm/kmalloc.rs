@@ -30,9 +30,9 @@
 //! assert!(KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).is_err()); // > KMALLOC_MAX_SIZE
 //! ```
 
-use crate::gfp::Gfp;
-use crate::helpers::*;
-use crate::pages::{uninit_bytes, uninit_bytes_mut, Contents, Init, PageRef, Uninit, PAGE_SIZE};
+use crate::mm::gfp::Gfp;
+use crate::mm::helpers::*;
+use crate::mm::page::{uninit_bytes_mut, Contents, Init, PageRef, Uninit, PAGE_SIZE};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -40,11 +40,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 /// The largest request `kmalloc()` can ever satisfy (`KMALLOC_MAX_SIZE`).
-pub const KMALLOC_MAX_SIZE: usize = bindings::KMALLOC_MAX_SIZE as usize;
-
-/// Requests up to this size are served by a `kmalloc-*` slab cache; larger
-/// ones go to the page allocator (`KMALLOC_MAX_CACHE_SIZE`).
-pub const KMALLOC_MAX_CACHE_SIZE: usize = bindings::KMALLOC_MAX_CACHE_SIZE as usize;
+pub(crate) const KMALLOC_MAX_SIZE: usize = bindings::KMALLOC_MAX_SIZE as usize;
 
 /// One `kmalloc()`ed object of `len` bytes, `kfree()`d on `Drop`.
 ///
@@ -57,7 +53,7 @@ pub const KMALLOC_MAX_CACHE_SIZE: usize = bindings::KMALLOC_MAX_CACHE_SIZE as us
 /// `ptr` was returned by `kmalloc()`/`kzalloc()` for a request of `len`
 /// bytes (`0 < len <= KMALLOC_MAX_SIZE`) and is exclusively owned. If `S`
 /// is [`Init`], all `len` bytes have been written.
-pub struct KmallocBuf<S: Contents = Uninit> {
+pub(crate) struct KmallocBuf<S: Contents = Uninit> {
     ptr: NonNull<u8>,
     len: usize,
     _contents: PhantomData<S>,
@@ -86,7 +82,7 @@ impl KmallocBuf<Uninit> {
     /// KMALLOC_MAX_SIZE` (checked first: the kernel would `WARN` on the
     /// latter) and for masks slab cannot serve ([`Gfp::for_slab`]),
     /// `ENOMEM` when the allocator fails.
-    pub fn alloc(len: usize, gfp: Gfp) -> Result<Self> {
+    pub(crate) fn alloc(len: usize, gfp: Gfp) -> Result<Self> {
         check_len(len)?;
         let raw = gfp.for_slab()?;
         // SAFETY: `len` and the mask are valid; sleeping is the caller's
@@ -105,23 +101,17 @@ impl KmallocBuf<Uninit> {
 impl KmallocBuf<Init> {
     /// `kzalloc(len, gfp)`: like [`KmallocBuf::alloc`], zeroed. (`kzalloc()`
     /// is `kmalloc()` with `__GFP_ZERO`, in C as here.)
-    pub fn zalloc(len: usize, gfp: Gfp) -> Result<Self> {
+    pub(crate) fn zalloc(len: usize, gfp: Gfp) -> Result<Self> {
         let buf = KmallocBuf::alloc(len, gfp | Gfp::__GFP_ZERO)?;
         // SAFETY: `__GFP_ZERO` zeroed the object.
         Ok(unsafe { buf.assume_init() })
     }
 
     /// The requested bytes.
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` owned, written bytes of direct-mapped memory;
         // `&self` excludes writers.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-
-    /// The requested bytes, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
@@ -142,7 +132,7 @@ impl<S: Contents> KmallocBuf<S> {
     }
 
     /// Fills the requested bytes with `byte`; from then on `u8` views.
-    pub fn fill(mut self, byte: u8) -> KmallocBuf<Init> {
+    pub(crate) fn fill(mut self, byte: u8) -> KmallocBuf<Init> {
         for b in self.as_uninit_mut() {
             b.write(byte);
         }
@@ -150,44 +140,26 @@ impl<S: Contents> KmallocBuf<S> {
         unsafe { self.assume_init() }
     }
 
-    /// The requested bytes, possibly uninitialised.
-    pub fn as_uninit(&self) -> &[MaybeUninit<u8>] {
-        // SAFETY: `len` owned bytes; `&self` excludes writers.
-        unsafe { uninit_bytes(self.ptr.as_ptr(), self.len) }
-    }
-
     /// The requested bytes, possibly uninitialised, writable.
-    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
         unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.len) }
     }
 
-    /// The requested length.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Always false: zero-length requests are refused.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// The size actually reserved: the size class (`ksize()`).
-    pub fn ksize(&self) -> usize {
+    pub(crate) fn ksize(&self) -> usize {
         // SAFETY: `ptr` is a live kmalloc object (type invariant).
         unsafe { bindings::ksize(self.ptr.as_ptr().cast()) }
     }
 
     /// The object's (direct-map) address.
     #[inline]
-    pub fn as_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
     /// The pages the object spans, first to last.
-    pub fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
+    pub(crate) fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
         let start = self.ptr.as_ptr() as usize & !(PAGE_SIZE - 1);
         let end = self.ptr.as_ptr() as usize + self.len;
         (start..end).step_by(PAGE_SIZE).map(|va| {

@@ -53,7 +53,7 @@
 //! hands out as they are. Whatever could put other bytes there is ruled
 //! out: `__GFP_ZERO` is refused with `EINVAL` (it would zero the `T`, and
 //! SLUB `WARN`s on it for caches with a constructor), and a `CtorCache`
-//! cannot back a [`crate::mempool::Mempool`] (whose elements are untyped
+//! cannot back a [`crate::mm::mempool::Mempool`] (whose elements are untyped
 //! bytes) or be allocated from with a value of some other state: it has no
 //! raw accessor and no `Deref` to [`KmemCache`].
 //!
@@ -69,8 +69,8 @@
 //! drop(cache);  // kmem_cache_destroy(cache); would not compile while `r` lived
 //! ```
 
-use crate::gfp::Gfp;
-use crate::helpers::*;
+use crate::mm::gfp::Gfp;
+use crate::mm::helpers::*;
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
@@ -82,7 +82,7 @@ use kernel::prelude::*;
 
 /// Flags for [`KmemCache`] creation (`slab_flags_t`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct SlabFlags(bindings::slab_flags_t);
+pub(crate) struct SlabFlags(bindings::slab_flags_t);
 
 const fn slab_bit(b: u32) -> bindings::slab_flags_t {
     1 << b
@@ -90,24 +90,18 @@ const fn slab_bit(b: u32) -> bindings::slab_flags_t {
 
 impl SlabFlags {
     /// No flags.
-    pub const NONE: SlabFlags = SlabFlags(0);
+    pub(crate) const NONE: SlabFlags = SlabFlags(0);
     /// Align objects to a cache line (`SLAB_HWCACHE_ALIGN`).
-    pub const HWCACHE_ALIGN: SlabFlags =
+    pub(crate) const HWCACHE_ALIGN: SlabFlags =
         SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_HWCACHE_ALIGN));
     /// Never merge this cache with a compatible one (`SLAB_NO_MERGE`), so it
     /// keeps its own line in `/proc/slabinfo`.
-    pub const NO_MERGE: SlabFlags = SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_NO_MERGE));
-    /// Objects are reclaimable, e.g. caches of caches (`SLAB_RECLAIM_ACCOUNT`).
-    pub const RECLAIM_ACCOUNT: SlabFlags =
-        SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_RECLAIM_ACCOUNT));
-    /// Debug: red zones around objects (`SLAB_RED_ZONE`, needs `SLUB_DEBUG`).
-    pub const RED_ZONE: SlabFlags = SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_RED_ZONE));
-    /// Debug: poison freed objects (`SLAB_POISON`, needs `SLUB_DEBUG`).
-    pub const POISON: SlabFlags = SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_POISON));
+    pub(crate) const NO_MERGE: SlabFlags =
+        SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_NO_MERGE));
 
     /// The raw `slab_flags_t`.
     #[inline]
-    pub const fn as_raw(self) -> bindings::slab_flags_t {
+    pub(crate) const fn as_raw(self) -> bindings::slab_flags_t {
         self.0
     }
 }
@@ -124,7 +118,7 @@ impl BitOr for SlabFlags {
 ///
 /// `construct` runs once per slot when the cache creates a new slab, in the
 /// allocating context (it must not sleep if callers allocate atomically).
-pub trait SlabConstruct: Sized {
+pub(crate) trait SlabConstruct: Sized {
     /// The value a fresh slot holds.
     fn construct() -> Self;
 }
@@ -151,7 +145,7 @@ unsafe extern "C" fn construct_trampoline<T: SlabConstruct>(obj: *mut c_void) {
 /// `self`). If the cache has a constructor, `self` is the inner cache of a
 /// [`CtorCache<T>`] and is never reachable through a `&KmemCache<T>` but
 /// through its [`CacheBox`]es.
-pub struct KmemCache<T> {
+pub(crate) struct KmemCache<T> {
     cache: NonNull<bindings::kmem_cache>,
     name: &'static CStr,
     _objects: PhantomData<T>,
@@ -203,13 +197,13 @@ impl<T> KmemCache<T> {
     ///
     /// Caches may be merged with compatible ones unless
     /// [`SlabFlags::NO_MERGE`] is given. `EINVAL` for a zero-sized `T`.
-    pub fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
+    pub(crate) fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
         Self::create(name, flags, None)
     }
 
     /// Allocates an object and moves `value` into it (`kmem_cache_alloc()`).
     /// `EINVAL` for masks slab cannot serve ([`Gfp::for_slab`]).
-    pub fn alloc(&self, value: T, gfp: Gfp) -> Result<CacheBox<'_, T>> {
+    pub(crate) fn alloc(&self, value: T, gfp: Gfp) -> Result<CacheBox<'_, T>> {
         let ptr = self.alloc_raw(gfp)?;
         // SAFETY: `ptr` is a fresh slot of `T`'s size and alignment.
         unsafe { ptr.as_ptr().write(value) };
@@ -227,12 +221,12 @@ impl<T> KmemCache<T> {
 
     /// The cache's name.
     #[inline]
-    pub fn name(&self) -> &'static CStr {
+    pub(crate) fn name(&self) -> &'static CStr {
         self.name
     }
 
     /// The size of one object as the cache sees it (`kmem_cache_size()`).
-    pub fn object_size(&self) -> usize {
+    pub(crate) fn object_size(&self) -> usize {
         // SAFETY: the cache is live.
         unsafe { bindings::kmem_cache_size(self.cache.as_ptr()) as usize }
     }
@@ -255,7 +249,7 @@ impl<T> KmemCache<T> {
 /// objects go back only through [`CacheBox`] (`T` has no drop glue, so the
 /// value stays in place), holding a valid `T`. Nothing else can allocate
 /// from or free into `inner`: it is private, with no raw accessor.
-pub struct CtorCache<T: SlabConstruct> {
+pub(crate) struct CtorCache<T: SlabConstruct> {
     inner: KmemCache<T>,
 }
 
@@ -267,7 +261,7 @@ impl<T: SlabConstruct> CtorCache<T> {
 
     /// Creates a cache whose slots are set up by [`SlabConstruct::construct`]
     /// when the cache creates a slab.
-    pub fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
+    pub(crate) fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
         let () = Self::NO_DROP_GLUE;
         let inner = KmemCache::create(name, flags, Some(construct_trampoline::<T>))?;
         // INVARIANT: a fresh cache with our constructor and no objects yet.
@@ -280,7 +274,7 @@ impl<T: SlabConstruct> CtorCache<T> {
     /// `EINVAL` (and one log line) for `__GFP_ZERO`, which would hand out
     /// zeroes instead of a `T` (and SLUB `WARN`s on it for a cache with a
     /// constructor), and for masks slab cannot serve.
-    pub fn alloc_constructed(&self, gfp: Gfp) -> Result<CacheBox<'_, T>> {
+    pub(crate) fn alloc_constructed(&self, gfp: Gfp) -> Result<CacheBox<'_, T>> {
         if gfp.contains(Gfp::__GFP_ZERO) {
             return Err(
                 gfp.refuse("__GFP_ZERO on a cache with a constructor would destroy its objects")
@@ -293,17 +287,6 @@ impl<T: SlabConstruct> CtorCache<T> {
             ptr,
             cache: &self.inner,
         })
-    }
-
-    /// The cache's name.
-    #[inline]
-    pub fn name(&self) -> &'static CStr {
-        self.inner.name()
-    }
-
-    /// The size of one object as the cache sees it (`kmem_cache_size()`).
-    pub fn object_size(&self) -> usize {
-        self.inner.object_size()
     }
 }
 
@@ -320,7 +303,7 @@ impl<T> Drop for KmemCache<T> {
 /// # Invariants
 ///
 /// `ptr` is an object of `cache`, owned by this value, holding a valid `T`.
-pub struct CacheBox<'c, T> {
+pub(crate) struct CacheBox<'c, T> {
     ptr: NonNull<T>,
     cache: &'c KmemCache<T>,
 }
@@ -333,7 +316,7 @@ unsafe impl<T: Sync> Sync for CacheBox<'_, T> {}
 impl<T> CacheBox<'_, T> {
     /// The object's address.
     #[inline]
-    pub fn as_ptr(&self) -> *const T {
+    pub(crate) fn as_ptr(&self) -> *const T {
         self.ptr.as_ptr()
     }
 }

@@ -26,7 +26,7 @@
 //! contradicts this crate's rule that allocation failure is a `Result`, it
 //! is forbidden for orders above 1, and `mm/page_alloc.c` warns about new
 //! users. A driver that needs forward progress under memory pressure should
-//! preallocate, or use a [`crate::mempool::Mempool`], which is what
+//! preallocate, or use a [`crate::mm::mempool::Mempool`], which is what
 //! `__GFP_NOFAIL` users are asked to do instead.
 //!
 //! # Which masks are accepted
@@ -46,8 +46,8 @@
 //! # Examples
 //!
 //! ```ignore
-//! use crate::gfp::{Gfp, Zone};
-//! let page = crate::pages::Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, 0)?;
+//! use crate::mm::gfp::{Gfp, Zone};
+//! let page = crate::mm::page::Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, 0)?;
 //! assert!(matches!(page.zone(), Zone::Dma | Zone::Dma32));
 //! ```
 
@@ -61,7 +61,7 @@ use kernel::prelude::*;
 /// Combine with `|`; test with [`Gfp::contains`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(transparent)]
-pub struct Gfp(bindings::gfp_t);
+pub(crate) struct Gfp(bindings::gfp_t);
 
 const fn bit(b: u32) -> bindings::gfp_t {
     1 << b
@@ -69,65 +69,64 @@ const fn bit(b: u32) -> bindings::gfp_t {
 
 impl Gfp {
     /// Allocate from `ZONE_DMA` (below 16 MiB on x86): for ISA-era DMA.
-    pub const __GFP_DMA: Gfp = Gfp(bit(bindings::___GFP_DMA_BIT));
+    pub(crate) const __GFP_DMA: Gfp = Gfp(bit(bindings::___GFP_DMA_BIT));
     /// Highmem may be used (no effect on 64-bit: there is no highmem).
-    pub const __GFP_HIGHMEM: Gfp = Gfp(bit(bindings::___GFP_HIGHMEM_BIT));
+    pub(crate) const __GFP_HIGHMEM: Gfp = Gfp(bit(bindings::___GFP_HIGHMEM_BIT));
     /// Allocate from `ZONE_DMA32` (below 4 GiB).
-    pub const __GFP_DMA32: Gfp = Gfp(bit(bindings::___GFP_DMA32_BIT));
+    pub(crate) const __GFP_DMA32: Gfp = Gfp(bit(bindings::___GFP_DMA32_BIT));
     /// The pages can be migrated; may come from `ZONE_MOVABLE`.
-    pub const __GFP_MOVABLE: Gfp = Gfp(bit(bindings::___GFP_MOVABLE_BIT));
+    pub(crate) const __GFP_MOVABLE: Gfp = Gfp(bit(bindings::___GFP_MOVABLE_BIT));
     /// High priority: may use part of the emergency reserves.
-    pub const __GFP_HIGH: Gfp = Gfp(bit(bindings::___GFP_HIGH_BIT));
+    pub(crate) const __GFP_HIGH: Gfp = Gfp(bit(bindings::___GFP_HIGH_BIT));
     /// The allocator may start physical I/O to reclaim memory.
-    pub const __GFP_IO: Gfp = Gfp(bit(bindings::___GFP_IO_BIT));
+    pub(crate) const __GFP_IO: Gfp = Gfp(bit(bindings::___GFP_IO_BIT));
     /// The allocator may call into the filesystem to reclaim memory.
-    pub const __GFP_FS: Gfp = Gfp(bit(bindings::___GFP_FS_BIT));
+    pub(crate) const __GFP_FS: Gfp = Gfp(bit(bindings::___GFP_FS_BIT));
     /// Return zeroed memory.
-    pub const __GFP_ZERO: Gfp = Gfp(bit(bindings::___GFP_ZERO_BIT));
+    pub(crate) const __GFP_ZERO: Gfp = Gfp(bit(bindings::___GFP_ZERO_BIT));
     /// The caller may sleep in direct reclaim.
-    pub const __GFP_DIRECT_RECLAIM: Gfp = Gfp(bit(bindings::___GFP_DIRECT_RECLAIM_BIT));
+    pub(crate) const __GFP_DIRECT_RECLAIM: Gfp = Gfp(bit(bindings::___GFP_DIRECT_RECLAIM_BIT));
     /// Wake kswapd when below the low watermark.
-    pub const __GFP_KSWAPD_RECLAIM: Gfp = Gfp(bit(bindings::___GFP_KSWAPD_RECLAIM_BIT));
+    pub(crate) const __GFP_KSWAPD_RECLAIM: Gfp = Gfp(bit(bindings::___GFP_KSWAPD_RECLAIM_BIT));
     /// Both kinds of reclaim.
-    pub const __GFP_RECLAIM: Gfp = Gfp(Self::__GFP_DIRECT_RECLAIM.0 | Self::__GFP_KSWAPD_RECLAIM.0);
+    pub(crate) const __GFP_RECLAIM: Gfp =
+        Gfp(Self::__GFP_DIRECT_RECLAIM.0 | Self::__GFP_KSWAPD_RECLAIM.0);
     /// Do not print an allocation-failure warning.
-    pub const __GFP_NOWARN: Gfp = Gfp(bit(bindings::___GFP_NOWARN_BIT));
+    pub(crate) const __GFP_NOWARN: Gfp = Gfp(bit(bindings::___GFP_NOWARN_BIT));
     /// Try hard (reclaim, compaction) but fail rather than invoke the OOM killer.
-    pub const __GFP_RETRY_MAYFAIL: Gfp = Gfp(bit(bindings::___GFP_RETRY_MAYFAIL_BIT));
+    pub(crate) const __GFP_RETRY_MAYFAIL: Gfp = Gfp(bit(bindings::___GFP_RETRY_MAYFAIL_BIT));
     /// Fail early: one light round of reclaim, no OOM killer.
-    pub const __GFP_NORETRY: Gfp = Gfp(bit(bindings::___GFP_NORETRY_BIT));
+    pub(crate) const __GFP_NORETRY: Gfp = Gfp(bit(bindings::___GFP_NORETRY_BIT));
     /// Only allocate from the current cpuset's nodes.
-    pub const __GFP_HARDWALL: Gfp = Gfp(bit(bindings::___GFP_HARDWALL_BIT));
+    pub(crate) const __GFP_HARDWALL: Gfp = Gfp(bit(bindings::___GFP_HARDWALL_BIT));
     /// Charge the allocation to the current memory cgroup.
-    pub const __GFP_ACCOUNT: Gfp = Gfp(bit(bindings::___GFP_ACCOUNT_BIT));
+    pub(crate) const __GFP_ACCOUNT: Gfp = Gfp(bit(bindings::___GFP_ACCOUNT_BIT));
 
     /// Ordinary kernel allocation; may sleep, reclaim, do I/O and FS calls.
-    pub const GFP_KERNEL: Gfp = Gfp(Self::__GFP_RECLAIM.0 | Self::__GFP_IO.0 | Self::__GFP_FS.0);
+    pub(crate) const GFP_KERNEL: Gfp =
+        Gfp(Self::__GFP_RECLAIM.0 | Self::__GFP_IO.0 | Self::__GFP_FS.0);
     /// Atomic context (interrupts, spinlocks): never sleeps, may use reserves.
-    pub const GFP_ATOMIC: Gfp = Gfp(Self::__GFP_HIGH.0 | Self::__GFP_KSWAPD_RECLAIM.0);
+    pub(crate) const GFP_ATOMIC: Gfp = Gfp(Self::__GFP_HIGH.0 | Self::__GFP_KSWAPD_RECLAIM.0);
     /// Never sleeps and does not touch the reserves; fails quietly.
-    pub const GFP_NOWAIT: Gfp = Gfp(Self::__GFP_KSWAPD_RECLAIM.0 | Self::__GFP_NOWARN.0);
+    pub(crate) const GFP_NOWAIT: Gfp = Gfp(Self::__GFP_KSWAPD_RECLAIM.0 | Self::__GFP_NOWARN.0);
     /// May sleep, but must not start I/O (block-layer paths).
-    pub const GFP_NOIO: Gfp = Self::__GFP_RECLAIM;
+    pub(crate) const GFP_NOIO: Gfp = Self::__GFP_RECLAIM;
     /// May sleep and do I/O, but must not recurse into a filesystem.
-    pub const GFP_NOFS: Gfp = Gfp(Self::__GFP_RECLAIM.0 | Self::__GFP_IO.0);
+    pub(crate) const GFP_NOFS: Gfp = Gfp(Self::__GFP_RECLAIM.0 | Self::__GFP_IO.0);
     /// Memory for user space (or that user space can reach), cpuset-bound.
-    pub const GFP_USER: Gfp = Gfp(Self::GFP_KERNEL.0 | Self::__GFP_HARDWALL.0);
+    pub(crate) const GFP_USER: Gfp = Gfp(Self::GFP_KERNEL.0 | Self::__GFP_HARDWALL.0);
     /// Like `GFP_USER`, highmem allowed.
-    pub const GFP_HIGHUSER: Gfp = Gfp(Self::GFP_USER.0 | Self::__GFP_HIGHMEM.0);
+    pub(crate) const GFP_HIGHUSER: Gfp = Gfp(Self::GFP_USER.0 | Self::__GFP_HIGHMEM.0);
     /// Like `GFP_HIGHUSER`, migratable: may come from `ZONE_MOVABLE`.
-    pub const GFP_HIGHUSER_MOVABLE: Gfp = Gfp(Self::GFP_HIGHUSER.0 | Self::__GFP_MOVABLE.0);
+    pub(crate) const GFP_HIGHUSER_MOVABLE: Gfp = Gfp(Self::GFP_HIGHUSER.0 | Self::__GFP_MOVABLE.0);
     /// Zone modifier: `ZONE_DMA`.
-    pub const GFP_DMA: Gfp = Self::__GFP_DMA;
+    pub(crate) const GFP_DMA: Gfp = Self::__GFP_DMA;
     /// Zone modifier: `ZONE_DMA32`.
-    pub const GFP_DMA32: Gfp = Self::__GFP_DMA32;
-
-    /// The empty mask.
-    pub const NONE: Gfp = Gfp(0);
+    pub(crate) const GFP_DMA32: Gfp = Self::__GFP_DMA32;
 
     /// The raw `gfp_t`, for calling C.
     #[inline]
-    pub const fn as_raw(self) -> bindings::gfp_t {
+    pub(crate) const fn as_raw(self) -> bindings::gfp_t {
         self.0
     }
 
@@ -158,7 +157,7 @@ impl Gfp {
     /// `__GFP_DMA32` and `__GFP_HIGHMEM` (with or without `__GFP_MOVABLE`).
     /// A KUnit case compares this with `GFP_ZONE_BAD` for all 16 patterns.
     #[inline]
-    pub const fn zone_is_valid(self) -> bool {
+    pub(crate) const fn zone_is_valid(self) -> bool {
         let z = self.0 & Self::ZONEMASK;
         let n = (z & Self::__GFP_DMA.0 != 0) as u32
             + (z & Self::__GFP_DMA32.0 != 0) as u32
@@ -201,25 +200,25 @@ impl Gfp {
 
     /// `self | other`, usable in `const` items.
     #[inline]
-    pub const fn union(self, other: Gfp) -> Gfp {
+    pub(crate) const fn union(self, other: Gfp) -> Gfp {
         Gfp(self.0 | other.0)
     }
 
     /// Whether every bit of `other` is set in `self`.
     #[inline]
-    pub const fn contains(self, other: Gfp) -> bool {
+    pub(crate) const fn contains(self, other: Gfp) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// Whether an allocation with this mask may sleep.
     #[inline]
-    pub const fn may_sleep(self) -> bool {
+    pub(crate) const fn may_sleep(self) -> bool {
         self.contains(Self::__GFP_DIRECT_RECLAIM)
     }
 
     /// The highest zone an allocation with this mask may use
     /// (`gfp_zone()`): the zone modifiers pick it, `ZONE_NORMAL` otherwise.
-    pub const fn highest_zone(self) -> Zone {
+    pub(crate) const fn highest_zone(self) -> Zone {
         if self.contains(Self::__GFP_DMA) {
             Zone::Dma
         } else if self.contains(Self::__GFP_DMA32) {
@@ -315,7 +314,7 @@ impl fmt::Debug for Gfp {
 /// pages. There is no `ZONE_HIGHMEM` on 64-bit: high memory (RAM without a
 /// permanent kernel mapping) exists only on 32-bit kernels.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Zone {
+pub(crate) enum Zone {
     /// `ZONE_DMA`.
     Dma,
     /// `ZONE_DMA32`.
@@ -328,7 +327,7 @@ pub enum Zone {
 
 impl Zone {
     /// The zone for a raw `zone_type`, if it is one this kernel has.
-    pub fn from_raw(raw: u32) -> Option<Zone> {
+    pub(crate) fn from_raw(raw: u32) -> Option<Zone> {
         match raw {
             bindings::zone_type_ZONE_DMA => Some(Zone::Dma),
             bindings::zone_type_ZONE_DMA32 => Some(Zone::Dma32),
@@ -339,7 +338,7 @@ impl Zone {
     }
 
     /// The name `/proc/zoneinfo` uses.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Zone::Dma => "DMA",
             Zone::Dma32 => "DMA32",
@@ -350,7 +349,7 @@ impl Zone {
 
     /// The first physical address above this zone on x86-64, if the zone
     /// has a fixed limit (`ZONE_DMA`: 16 MiB, `ZONE_DMA32`: 4 GiB).
-    pub fn phys_limit(self) -> Option<u64> {
+    pub(crate) fn phys_limit(self) -> Option<u64> {
         match self {
             Zone::Dma => Some(16 << 20),
             Zone::Dma32 => Some(4 << 30),
@@ -374,7 +373,7 @@ impl fmt::Display for Zone {
 #[kunit_tests(mapdrv_gfp)]
 mod tests {
     use super::*;
-    use crate::helpers::mapdrv_gfp_c_value;
+    use crate::mm::helpers::mapdrv_gfp_c_value;
 
     /// Every mask here equals the C macro of the same name, in the order of
     /// the table in `mapdrv_gfp_c_value()`.
@@ -454,7 +453,7 @@ mod tests {
                 }
             }
             // SAFETY: `mapdrv_gfp_zone_bad` only computes on its argument.
-            let c_bad = unsafe { crate::helpers::mapdrv_gfp_zone_bad(g.as_raw()) };
+            let c_bad = unsafe { crate::mm::helpers::mapdrv_gfp_zone_bad(g.as_raw()) };
             assert_eq!(g.zone_is_valid(), !c_bad);
             bad += usize::from(c_bad);
         }

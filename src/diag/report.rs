@@ -20,19 +20,19 @@
 //!
 //! The line format is stable (`key=value` tokens), for tools that parse it.
 
-use crate::gfp::{Gfp, Zone};
-use crate::kmalloc::{KmallocBuf, KMALLOC_MAX_SIZE};
-use crate::mempool::{FailableKmalloc, Mempool};
-use crate::pages::{self, Contents, FreePages, PageRef, Pages, MAX_ORDER, PAGE_SIZE};
-use crate::slab::KmemCache;
-use crate::vmalloc::{self, VmallocBuf};
+use crate::mm::gfp::{Gfp, Zone};
+use crate::mm::kmalloc::{KmallocBuf, KMALLOC_MAX_SIZE};
+use crate::mm::mempool::{FailableKmalloc, Mempool};
+use crate::mm::page::{self, Contents, FreePages, PageRef, Pages, MAX_ORDER, PAGE_SIZE};
+use crate::mm::slab::KmemCache;
+use crate::mm::vmalloc::{self, VmallocBuf};
 use core::fmt;
 use kernel::bindings;
 use kernel::prelude::*;
 
 /// Where a kernel virtual address lies.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Region {
+pub(crate) enum Region {
     /// The direct (linear) map of all RAM: `PAGE_OFFSET + phys`.
     DirectMap,
     /// The vmalloc area, `VMALLOC_START..VMALLOC_END`.
@@ -43,7 +43,7 @@ pub enum Region {
 
 impl Region {
     /// Classifies `addr`.
-    pub fn of(addr: *const u8) -> Region {
+    pub(crate) fn of(addr: *const u8) -> Region {
         if PageRef::from_virt(addr).is_some() {
             Region::DirectMap
         // SAFETY: `is_vmalloc_addr()` only compares the address with bounds.
@@ -72,7 +72,7 @@ impl fmt::Display for Region {
 }
 
 /// A byte count printed with a binary unit (`32KiB`, `4MiB`, `100B`).
-pub struct Size(pub usize);
+pub(crate) struct Size(pub usize);
 
 impl kernel::fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -306,7 +306,7 @@ fn free_pages_line<S: Contents>(
     ok: bool,
 ) {
     let first = fp.first().pfn().0;
-    let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| pages::Pfn(first + i).page()));
+    let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| page::Pfn(first + i).page()));
     let ok = ok && fr.contiguous() && Region::of(fp.as_ptr()) == Region::DirectMap;
     r.line(
         format_args!(
@@ -326,13 +326,13 @@ fn free_pages_line<S: Contents>(
 }
 
 fn probe_reserved(r: &mut Report) {
-    let total = pages::totalram_pages();
+    let total = page::totalram_pages();
     match Pages::alloc(Gfp::GFP_KERNEL, 0).and_then(Pages::into_reserved) {
         Ok(rp) => {
-            let during = pages::totalram_pages();
+            let during = page::totalram_pages();
             let flagged = rp.page().is_reserved();
             drop(rp);
-            let after = pages::totalram_pages();
+            let after = page::totalram_pages();
             r.line(
                 format_args!(
                     "mark_page_reserved order=0 PG_reserved={} totalram_delta={} after_free_reserved_page_delta={}",
@@ -502,7 +502,7 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
 
 /// Runs every probe, logs one line each and the summary; returns
 /// `(checks, failed)`.
-pub fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, usize) {
+pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, usize) {
     let mut r = Report {
         show_addresses,
         checks: 0,
@@ -516,13 +516,13 @@ pub fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, 
         Size(PAGE_SIZE << MAX_ORDER),
         Size(KMALLOC_MAX_SIZE),
         (area.end - area.start + 1) >> 40,
-        pages::nr_free_pages(),
-        pages::totalram_pages()
+        page::nr_free_pages(),
+        page::totalram_pages()
     );
     if show_addresses {
         pr_info!(
             "report: layout: direct_map_start={:#x} vmalloc_start={:#x} vmalloc_end={:#x}\n",
-            crate::helpers::page_offset(),
+            crate::mm::helpers::page_offset(),
             area.start,
             area.end
         );

@@ -13,13 +13,13 @@
 //! under injection then shows whether every failure path really freed
 //! everything.
 
-use crate::abi::{family, MapdrvExercise, MAX_EXERCISE_CYCLES};
-use crate::gfp::Gfp;
-use crate::kmalloc::KmallocBuf;
-use crate::mempool::Mempool;
-use crate::pages::{FreePages, Pages, PAGE_SIZE};
-use crate::slab::{KmemCache, SlabFlags};
-use crate::vmalloc::VmallocBuf;
+use crate::abi::{Family, MapdrvExercise, MAX_EXERCISE_CYCLES};
+use crate::mm::gfp::Gfp;
+use crate::mm::kmalloc::KmallocBuf;
+use crate::mm::mempool::Mempool;
+use crate::mm::page::{FreePages, Pages, PAGE_SIZE};
+use crate::mm::slab::{KmemCache, SlabFlags};
+use crate::mm::vmalloc::VmallocBuf;
 use kernel::alloc::flags::__GFP_NOWARN;
 use kernel::prelude::*;
 
@@ -107,13 +107,13 @@ fn mempool_cycle(pool: &Mempool<'_>, want: usize) -> Result<usize> {
 }
 
 /// The reserve of the exercise mempool.
-pub const POOL_MIN: usize = 4;
+pub(crate) const POOL_MIN: usize = 4;
 
 /// The slab cache and mempool the exercise cycles allocate from, created
 /// once with the device: under fault injection the cycles exercise object
 /// allocation and the pool's reserve, not cache or pool creation (module
 /// load under injection covers those paths).
-pub struct Caches {
+pub(crate) struct Caches {
     objects: KmemCache<[u64; 24]>,
     pool: Mempool<'static>,
 }
@@ -121,7 +121,7 @@ pub struct Caches {
 impl Caches {
     /// Creates the cache (`mapdrv_exercise`) and a kmalloc-backed mempool
     /// with a reserve of [`POOL_MIN`] 256-byte elements.
-    pub fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         Ok(Caches {
             objects: KmemCache::new(c"mapdrv_exercise", SlabFlags::NO_MERGE)?,
             pool: Mempool::kmalloc(POOL_MIN, 256)?,
@@ -131,8 +131,8 @@ impl Caches {
 
 impl Caches {
     /// The fixtures the microbenchmarks use: the same cache and pool.
-    pub fn bench_fixtures(&self) -> crate::bench::Fixtures<'_> {
-        crate::bench::Fixtures {
+    pub(crate) fn bench_fixtures(&self) -> crate::diag::bench::Fixtures<'_> {
+        crate::diag::bench::Fixtures {
             cache: &self.objects,
             pool: &self.pool,
         }
@@ -142,9 +142,9 @@ impl Caches {
 /// Between two units of work that a user asked for: yields the CPU
 /// (`cond_resched()`) and stops with `EINTR` if a signal is pending, so a
 /// long request neither hogs a CPU nor outlives a Ctrl-C.
-pub fn yield_point() -> Result {
+pub(crate) fn yield_point() -> Result {
     // SAFETY: process context (an ioctl), no locks held.
-    unsafe { crate::helpers::mapdrv_cond_resched() };
+    unsafe { crate::mm::helpers::mapdrv_cond_resched() };
     if kernel::current!().signal_pending() {
         return Err(EINTR);
     }
@@ -155,19 +155,21 @@ pub fn yield_point() -> Result {
 /// `EINVAL` for an unknown family, non-zero flags or a cycle count outside
 /// 1..=[`MAX_EXERCISE_CYCLES`]; `EINTR` if a signal arrives (checked after
 /// every cycle, with a `cond_resched()`).
-pub fn run(caches: &Caches, req: &mut MapdrvExercise) -> Result {
+pub(crate) fn run(caches: &Caches, req: &mut MapdrvExercise) -> Result {
     if req.cycles == 0 || req.cycles > MAX_EXERCISE_CYCLES || req.flags != 0 {
         return Err(EINVAL);
     }
-    let cycle: fn(&Caches, &mut Rng) -> Result<u64> = match req.family {
-        family::PAGES => |_, rng| pages_cycle(rng).map(|()| 0),
-        family::KMALLOC => |_, rng| kmalloc_cycle(rng).map(|()| 0),
-        family::VMALLOC => |_, rng| vmalloc_cycle(rng).map(|()| 0),
-        family::SLAB => |c, rng| slab_cycle(&c.objects, rng).map(|()| 0),
+    let Some(family) = Family::from_raw(req.family) else {
+        return Err(EINVAL);
+    };
+    let cycle: fn(&Caches, &mut Rng) -> Result<u64> = match family {
+        Family::Pages => |_, rng| pages_cycle(rng).map(|()| 0),
+        Family::Kmalloc => |_, rng| kmalloc_cycle(rng).map(|()| 0),
+        Family::Vmalloc => |_, rng| vmalloc_cycle(rng).map(|()| 0),
+        Family::Slab => |c, rng| slab_cycle(&c.objects, rng).map(|()| 0),
         // Ask for the reserve's worth: with a working backing every element
         // comes from it; under injection the reserve makes up for failures.
-        family::MEMPOOL => |c, _| mempool_cycle(&c.pool, POOL_MIN).map(|n| n as u64),
-        _ => return Err(EINVAL),
+        Family::Mempool => |c, _| mempool_cycle(&c.pool, POOL_MIN).map(|n| n as u64),
     };
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ req.cycles);
     for _ in 0..req.cycles {

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/mapdrv`'s ioctls (see [`crate::abi`]): `MAPDRV_IOC_GET_STATS` for
+//! every opener; `MAPDRV_IOC_EXERCISE` and `MAPDRV_IOC_BENCH` for
+//! `CAP_SYS_ADMIN`, because they spend kernel time allocating memory.
+
+use super::MapdrvDevice;
+use crate::abi::{
+    MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_IOC_BENCH, MAPDRV_IOC_EXERCISE,
+    MAPDRV_IOC_GET_STATS, MAPDRV_IOC_GET_STATS_V1, MAPDRV_STATS_V1_SIZE,
+};
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::transmute::{AsBytes, FromBytes};
+use kernel::uaccess::{UserPtr, UserSlice};
+
+// SAFETY: `MapdrvStats` is `repr(C)` with only `u32`/`u64` fields and no padding.
+unsafe impl AsBytes for MapdrvStats {}
+// SAFETY: `repr(C)`, only `u32`/`u64` fields, no padding: any bytes are valid.
+unsafe impl FromBytes for MapdrvExercise {}
+// SAFETY: as above, and no padding to leak.
+unsafe impl AsBytes for MapdrvExercise {}
+// SAFETY: `repr(C)`, only `u32`/`u64` fields, no padding: any bytes are valid.
+unsafe impl FromBytes for MapdrvBench {}
+// SAFETY: as above, and no padding to leak.
+unsafe impl AsBytes for MapdrvBench {}
+
+/// Runs ioctl `cmd` with argument `arg` on `dev`: `ENOTTY` for a command
+/// that is not one of [`crate::abi`]'s.
+pub(super) fn dispatch(dev: &MapdrvDevice, cmd: u32, arg: usize) -> Result<isize> {
+    match cmd {
+        MAPDRV_IOC_GET_STATS | MAPDRV_IOC_GET_STATS_V1 => {
+            let mut stats = dev.stats();
+            // A version 1 caller gets the prefix it knows, labelled as
+            // what it is: version 1, `size` the bytes copied.
+            let len = if cmd == MAPDRV_IOC_GET_STATS_V1 {
+                stats.version = 1;
+                stats.size = MAPDRV_STATS_V1_SIZE as u32;
+                MAPDRV_STATS_V1_SIZE
+            } else {
+                core::mem::size_of::<MapdrvStats>()
+            };
+            let mut out = UserSlice::new(UserPtr::from_addr(arg), len).writer();
+            out.write_slice(&stats.as_bytes()[..len])?;
+            Ok(0)
+        }
+        MAPDRV_IOC_EXERCISE => {
+            require_sys_admin()?;
+            let len = core::mem::size_of::<MapdrvExercise>();
+            let (mut input, mut output) =
+                UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
+            let mut req: MapdrvExercise = input.read()?;
+            req.ok = 0;
+            req.enomem = 0;
+            req.other = 0;
+            req.reserve_served = 0;
+            crate::diag::exercise::run(&dev.exercise, &mut req)?;
+            output.write(&req)?;
+            Ok(0)
+        }
+        MAPDRV_IOC_BENCH => {
+            require_sys_admin()?;
+            let len = core::mem::size_of::<MapdrvBench>();
+            let (mut input, mut output) =
+                UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
+            let mut req: MapdrvBench = input.read()?;
+            let fx = dev.exercise.bench_fixtures();
+            req.ns = crate::diag::bench::run(&fx, req.case, req.raw, req.iterations)?;
+            output.write(&req)?;
+            Ok(0)
+        }
+        _ => Err(ENOTTY),
+    }
+}
+
+/// `EPERM` unless the caller has `CAP_SYS_ADMIN`: the exercise and benchmark
+/// ioctls spend up to seconds of kernel time allocating memory.
+fn require_sys_admin() -> Result {
+    // SAFETY: `capable()` checks the current task's credentials; any
+    // process context may call it.
+    if unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) } {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
