@@ -4,7 +4,7 @@
  * baseline `maptest bench-fault` measures mapdrv's Rust fault path against.
  * It is not part of mapdrv proper and is loaded only by the benchmarks.
  *
- * Same contract as /dev/mapdrv's default mode (see src/device.rs), minus
+ * Same contract as /dev/mapdrv's default mode (see src/driver.rs), minus
  * the counters ioctl and the log: one zeroed vmalloc buffer of
  * buffer_pages pages starting with "ok", shared by every opener; mmap
  * maps nothing and .fault hands the core vmalloc_to_page() of the faulting

@@ -6,7 +6,7 @@
  * Each helper is one line that calls the real thing, so that what runs is
  * exactly what a C driver would run (including the inline fast paths, e.g.
  * kmalloc()'s size-class selection). Their Rust declarations, with the
- * safety contract of each, are in src/helpers.rs. Nothing else lives here.
+ * safety contract of each, are in src/mm/helpers.rs. Nothing else lives here.
  */
 
 #include <linux/gfp.h>
@@ -77,7 +77,7 @@ unsigned long mapdrv_vmalloc_end(void) { return VMALLOC_END; }
 unsigned long mapdrv_nr_free_pages(void) { return global_zone_page_state(NR_FREE_PAGES); }
 unsigned long mapdrv_totalram_pages(void) { return totalram_pages(); }
 
-/* The C values of the GFP masks, to check src/gfp.rs against (KUnit). */
+/* The C values of the GFP masks, to check src/mm/gfp.rs against (KUnit). */
 gfp_t mapdrv_gfp_c_value(unsigned int which)
 {
 	static const gfp_t values[] = {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Prototypes of src/helpers.c; the Rust side is src/helpers.rs. */
+/* Prototypes of src/mm/helpers.c; the Rust side is src/mm/helpers.rs. */
 #ifndef MAPDRV_HELPERS_H
 #define MAPDRV_HELPERS_H
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Declarations of the C helpers in `src/helpers.c`.
+//! Declarations of the C helpers in `src/mm/helpers.c`.
 //!
 //! Each wraps one kernel macro or `static inline` function that bindgen
 //! cannot expose. The safety contract of each is the contract of the C API
@@ -99,7 +99,7 @@ extern "C" {
     pub(crate) fn mapdrv_nr_free_pages() -> c_ulong;
     /// `totalram_pages()`. Always safe.
     pub(crate) fn mapdrv_totalram_pages() -> c_ulong;
-    /// The C value of GFP mask number `which` (see `src/helpers.c`). Always safe.
+    /// The C value of GFP mask number `which` (see `src/mm/helpers.c`). Always safe.
     pub(crate) fn mapdrv_gfp_c_value(which: c_uint) -> bindings::gfp_t;
     /// Whether `gfp`'s zone modifiers are in `GFP_ZONE_BAD`. Always safe.
     pub(crate) fn mapdrv_gfp_zone_bad(gfp: bindings::gfp_t) -> bool;

@@ -38,8 +38,8 @@
 //!
 //! mapdrv takes (1): it makes misuse a compile error at zero cost, which is
 //! what a reference abstraction should show. A driver that needs objects in
-//! long-lived structures keeps the cache in module state (as `src/mapdrv.rs`
-//! does) and can build (2) on top where it needs to.
+//! long-lived structures keeps the cache in its module state and can build
+//! (2) on top where it needs to.
 //!
 //! Constructors: a C constructor receives only the slot pointer, so the Rust
 //! constructor is a trait function, [`SlabConstruct::construct`], run

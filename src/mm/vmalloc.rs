@@ -13,10 +13,10 @@
 //! virtually. (7.2's `vm_area_alloc_pages()` first takes the largest blocks
 //! it can get without direct reclaim and splits them, so on an idle machine
 //! the pages often happen to be physically contiguous too;
-//! [`VmallocBuf::phys_runs`] tells.) `virt_to_page()` does not work on it, `vmalloc_to_page()` walks the page
-//! tables instead. That is why such a buffer cannot be mapped to user space
-//! with one `remap_pfn_range()` and is mapped page by page on fault (see
-//! `src/device.rs`).
+//! [`VmallocBuf::phys_runs`] tells.) `virt_to_page()` does not work on it;
+//! `vmalloc_to_page()` walks the page tables instead. That is why such a
+//! buffer cannot be mapped to user space with one `remap_pfn_range()` and
+//! is mapped page by page on fault (see [`crate::mm::virt`]).
 //!
 //! Three types, by what the memory is for: [`VmallocBuf`] is kernel-private
 //! (byte views once initialised); [`UserVmalloc`] is a `vmalloc_user()`
@@ -70,8 +70,9 @@ pub(crate) struct VmallocBuf<S: Contents = Uninit> {
     _contents: PhantomData<S>,
 }
 
-// SAFETY: owned memory; `vfree()` may be called from any sleepable context,
-// and `Drop` runs in one (mapdrv never drops a buffer in atomic context).
+// SAFETY: owned memory with no thread affinity: any thread may `vfree()` it.
+// (As with upstream's `VBox`, a drop in atomic context is a `might_sleep()`
+// report, not memory unsafety; from interrupt context `vfree()` defers.)
 unsafe impl<S: Contents> Send for VmallocBuf<S> {}
 // SAFETY: `&self` methods only read the memory or the page tables.
 unsafe impl<S: Contents> Sync for VmallocBuf<S> {}

@@ -1,5 +1,5 @@
 //! `maptest verify`: every behaviour of `/dev/mapdrv`'s contract, checked
-//! against the running module (see `src/device.rs` in the module for the
+//! against the running module (see `src/driver.rs` in the module for the
 //! contract). One line per check, then `N passed, N failed`.
 //!
 //! Run it on a freshly loaded module, alone: it checks the initial "ok"
