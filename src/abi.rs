@@ -4,7 +4,9 @@
 //!
 //! This file is the single definition, shared by both sides: the module
 //! includes it as `crate::abi`, the `maptest` tool as
-//! `#[path = "../../src/abi.rs"] mod abi;`. It uses only `core`.
+//! `#[path = "../../src/abi.rs"] mod abi;`. It uses only `core`; the tool
+//! alone (`--cfg maptest`, set by its `build.rs`) derives `serde::Serialize`
+//! for [`MapdrvStats`], so its JSON has the struct's own field names.
 //!
 //! `MAPDRV_IOC_GET_STATS` (`_IOR('M', 1, struct mapdrv_stats)`) fills a
 //! [`MapdrvStats`]; `MAPDRV_IOC_EXERCISE` (`_IOWR('M', 2, struct
@@ -24,6 +26,7 @@ pub const MAPDRV_ABI_VERSION: u32 = 2;
 /// Counters of the device since the module was loaded, and its buffer.
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[cfg_attr(maptest, derive(serde::Serialize))]
 pub struct MapdrvStats {
     /// [`MAPDRV_ABI_VERSION`].
     pub version: u32,

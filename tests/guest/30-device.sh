@@ -37,12 +37,17 @@ check "modprobe mapdrv buffer_pages=12 for a wrong expectation" modprobe mapdrv 
 check "verify --pages 10 fails on a module loaded with 12 pages" sh -c \
 	'! maptest verify --pages 10 --mode fault >/tmp/v && grep -q "^FAIL  the module runs what the test loaded" /tmp/v'
 check "rmmod after the wrong expectation" rmmod mapdrv
-check "maptest touch: one fault per 16-page window in fault-around mode" sh -c '
-	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode=1 &&
-	maptest --json touch | grep -q "\"faults\":4,\"pages_mapped\":64" && rmmod mapdrv'
-check "maptest touch: no fault at all in eager mode" sh -c '
-	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode=2 &&
-	maptest --json touch | grep -q "\"rss_kb_after_mmap\":256,.*\"faults\":0,\"pages_mapped\":64" && rmmod mapdrv'
+# touch_in_mode MODE NAME=VALUE...: `maptest touch` over 64 pages loaded in
+# map mode MODE reports those fields.
+touch_in_mode() {
+	modprobe mapdrv report=0 verbose=0 buffer_pages=64 map_mode="$1" || return 1
+	shift
+	json_fields_are "$(maptest --json touch)" "$@"
+	touch_rc=$?
+	rmmod mapdrv && return $touch_rc
+}
+check "maptest touch: one fault per 16-page window in fault-around mode" touch_in_mode 1 faults=4 pages_mapped=64
+check "maptest touch: no fault at all in eager mode" touch_in_mode 2 rss_kb_after_mmap=256 faults=0 pages_mapped=64
 # fault_around_pages is checked in every mode, not only the one that uses it.
 for bad in "map_mode=3" "map_mode=1 fault_around_pages=0" "map_mode=1 fault_around_pages=513" \
 	"map_mode=0 fault_around_pages=0" "map_mode=2 fault_around_pages=513" "verbose=3"; do
@@ -55,7 +60,7 @@ done
 # million allocations in the kernel need CAP_SYS_ADMIN (EPERM otherwise).
 check "modprobe mapdrv for the privilege checks" modprobe mapdrv report=0 verbose=0
 chmod 0666 /dev/mapdrv
-check "an unprivileged opener reads the stats" sh -c 'maptest --uid 65534 --json stats | grep -q "\"buffer_pages\":10"'
+check "an unprivileged opener reads the stats" json_fields_are "$(maptest --uid 65534 --json stats)" buffer_pages=10
 check "an unprivileged MAPDRV_IOC_EXERCISE is refused with EPERM" sh -c '
 	! maptest --uid 65534 exercise pages 10 2>/tmp/eperm && grep -q "Operation not permitted" /tmp/eperm'
 check "an unprivileged MAPDRV_IOC_BENCH is refused with EPERM" sh -c '
@@ -73,7 +78,7 @@ check_log "the log tells the mmap, with nothing mapped yet" 'mapdrv: mmap: pages
 check_log "the log tells the fault on page 0" 'mapdrv: fault: page 0 of 10 \(read\) at user address 0x[0-9a-f]+, served by vmalloc_to_page'
 check_log "the log tells the unmap" 'mapdrv: unmap: 1 pages of the buffer unmapped, 0 mappings left'
 check_log "the log tells the close" 'mapdrv: close: 0 files open, 0 mappings alive'
-check "maptest stats --json reports the buffer" sh -c 'maptest --json stats | grep -q "\"buffer_pages\":10"'
+check "maptest stats --json reports the buffer" json_fields_are "$(maptest --json stats)" buffer_pages=10 buffer_size=40960
 
 # Pinned while open: rmmod is refused, then works once the fd is closed.
 mkfifo /tmp/hold
@@ -87,14 +92,14 @@ check "the module is still loaded and the node still there" sh -c 'grep -q "^map
 kill $pid
 wait $pid 2>/dev/null
 # Pinned while mapped, even with the fd closed.
-maptest --mapped hold 600 >/tmp/hold &
+maptest hold --mapped 600 >/tmp/hold &
 pid=$!
 read -r line </tmp/hold
 echo "# $line"
 echo "# stats: $(maptest --json stats)"
 check "the holder has no fd on /dev/mapdrv left" sh -c "! ls -l /proc/$pid/fd | grep -q mapdrv"
 # The mapping keeps its struct file open (vma->vm_file): 2 = that + stats' own.
-check "the holder's mapping is alive and keeps its file open" sh -c 'maptest --json stats | grep -q "\"open_files\":2,.*\"live_mappings\":1,"'
+check "the holder's mapping is alive and keeps its file open" json_fields_are "$(maptest --json stats)" open_files=2 live_mappings=1
 check "rmmod is refused with EAGAIN while a mapping exists (fd closed)" sh -c \
 	'! rmmod mapdrv 2>/tmp/rmmod.err && grep -q "Resource temporarily unavailable" /tmp/rmmod.err'
 kill $pid
@@ -112,7 +117,7 @@ check "a refused load leaves no node behind" sh -c '! [ -e /dev/mapdrv ] && ! gr
 check "buffer_pages=65536 (256 MiB) loads" modprobe mapdrv report=0 verbose=0 buffer_pages=65536
 # (verify's contents checks at this size take minutes under KASAN: a touch
 # of every page and a read() of the last page stand for them here.)
-check "every page of the largest buffer faults in once" sh -c 'maptest --json touch | grep -q "\"faults\":65536,\"pages_mapped\":65536"'
+check "every page of the largest buffer faults in once" json_fields_are "$(maptest --json touch)" faults=65536 pages_mapped=65536
 check "the largest buffer reads 4096 zeros in its last page" sh -c \
 	'[ "$(dd if=/dev/mapdrv bs=4096 skip=65535 count=1 2>/dev/null | od -An -tx1 -v | tr -s " " "\n" | grep -c "^00$")" = 4096 ]'
 check "rmmod the largest buffer" rmmod mapdrv

@@ -16,11 +16,8 @@ check "modprobe mapdrv for the reliability runs" modprobe mapdrv report=0 verbos
 
 # Baseline: without injection every cycle succeeds.
 for f in pages kmalloc slab mempool vmalloc; do
-	check "exercise $f 1000 without fault injection: every cycle ok" sh -c "maptest --json exercise $f 1000 | grep -q '\"ok\":1000,\"enomem\":0,\"other\":0'"
+	check "exercise $f 1000 without fault injection: every cycle ok" json_fields_are "$(maptest --json exercise $f 1000)" ok=1000 enomem=0 other=0
 done
-
-# field JSON NAME: a number from maptest's one-line JSON.
-field() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 
 if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 	# Scope both injectors to mapdrv's own code (a caller in the module's
@@ -210,7 +207,7 @@ for run in "0 10 $FUZZ_SECONDS" "1 37 $((FUZZ_SECONDS / 3))" "2 3 $((FUZZ_SECOND
 	calls=$(field "$summary" syscalls) accesses=$(field "$summary" accesses)
 	check "fuzz map_mode=$1: most executed operations are system calls ($calls calls, $accesses loads/stores)" \
 		[ "${calls:-0}" -gt 0 -a "${calls:-0}" -ge "${accesses:-1}" ]
-	[ "$1" = 0 ] && echo "# figure: bad-input mmaps refused by the device so far: $(maptest --json stats | sed -n 's/.*"mmaps_refused":\([0-9]*\).*/\1/p')"
+	[ "$1" = 0 ] && echo "# figure: bad-input mmaps refused by the device so far: $(maptest --json stats | maptest field mmaps_refused)"
 	check "rmmod after fuzzing map_mode=$1" rmmod mapdrv
 done
 

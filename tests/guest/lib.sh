@@ -25,6 +25,21 @@ check() {
 	fi
 }
 
+# field JSON NAME: field NAME of maptest's one-line --json output. JSON is
+# read by the tool (`maptest field`, serde_json), never by sed.
+field() { echo "$1" | maptest field "$2"; }
+
+# json_fields_are JSON NAME=VALUE...: each field of maptest's --json output
+# has its value; says which one does not.
+json_fields_are() {
+	json="$1"
+	shift
+	for kv in "$@"; do
+		got="$(field "$json" "${kv%%=*}")" || return 1
+		[ "$got" = "${kv#*=}" ] || { echo "${kv%%=*} is '$got', not '${kv#*=}' in $json"; return 1; }
+	done
+}
+
 # mark_log: later check_log calls only look at what was logged after this.
 # It writes a unique marker into the kernel log (robust even if the log
 # buffer wraps, unlike counting lines).

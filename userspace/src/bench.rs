@@ -12,35 +12,96 @@
 //! extra check added (variant 2), interleaved the same way: if
 //! wrapper/(raw+check) is 1, that check is where the wrapper's time goes.
 
-use crate::abi::{MapdrvBench, MAPDRV_IOC_BENCH};
-use crate::cli::Options;
+use crate::abi::{BenchCase, BenchVariant, MapdrvBench, MAPDRV_IOC_BENCH};
+use crate::cli::{BenchAllocArgs, Options};
 use crate::{device, json};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
 use std::io;
 
-/// The benchmark cases, in the kernel's numbering.
-pub const CASES: [&str; 12] = [
-    "alloc_pages order 0",
-    "alloc_pages order 3",
-    "__get_free_pages",
-    "get_zeroed_page",
-    "kmalloc 64 B",
-    "kmalloc 4 KiB",
-    "kzalloc 256 B",
-    "kmem_cache 192 B",
-    "mempool (kmalloc 256 B)",
-    "vmalloc 1 page",
-    "vmalloc 16 pages",
-    "alloc_pages __GFP_ZERO",
-];
+/// The `--json` record of `maptest bench-alloc` (read back by `bench-plot`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AllocResult {
+    /// Interleaved rounds per case.
+    pub rounds: u64,
+    /// Alloc+free pairs per timed call.
+    pub iterations: u64,
+    /// One entry per [`BenchCase`], in number order.
+    pub cases: Vec<CaseResult>,
+    /// The kmalloc cases: wrapper against the raw call plus the wrapper's
+    /// check ([`BenchVariant::RawChecked`]).
+    #[serde(default)]
+    pub wrapper_vs_raw_with_check: Vec<Ratio>,
+}
 
-/// The kmalloc cases, where the wrapper checks the length and the raw call
-/// does not; variant 2 adds that check to the raw call.
-const CHECKED: std::ops::RangeInclusive<u32> = 4..=6;
+/// One case of [`AllocResult`]: medians and every round's numbers.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// [`BenchCase::name`].
+    pub case: String,
+    /// Median ns per pair through the wrapper.
+    #[serde(default)]
+    pub wrapper_ns_median: f64,
+    /// Median ns per pair through the raw calls.
+    #[serde(default)]
+    pub raw_ns_median: f64,
+    /// The per-round wrapper/raw ratios: median, 10th and 90th percentile.
+    #[serde(flatten)]
+    pub ratio: Spread,
+    /// Each round's ns per pair through the wrapper.
+    #[serde(default)]
+    pub wrapper_ns: Vec<f64>,
+    /// Each round's ns per pair through the raw calls.
+    #[serde(default)]
+    pub raw_ns: Vec<f64>,
+}
 
-fn one(file: &std::fs::File, case: u32, variant: u32, iterations: u64) -> io::Result<f64> {
+/// A named ratio's spread.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Ratio {
+    /// [`BenchCase::name`].
+    pub case: String,
+    /// The spread of the per-round ratios.
+    #[serde(flatten)]
+    pub ratio: Spread,
+}
+
+/// Median, 10th and 90th percentile of per-round ratios.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Spread {
+    /// The median.
+    pub ratio_median: f64,
+    /// The 10th percentile.
+    pub ratio_p10: f64,
+    /// The 90th percentile.
+    pub ratio_p90: f64,
+}
+
+impl Spread {
+    /// The spread of `v`, rounded to 4 decimals for the JSON.
+    fn of(v: &[f64]) -> Spread {
+        let (m, lo, hi) = spread(v);
+        Spread {
+            ratio_median: round(m, 4),
+            ratio_p10: round(lo, 4),
+            ratio_p90: round(hi, 4),
+        }
+    }
+}
+
+/// `x` rounded to `digits` decimals: the JSON carries what the
+/// measurement can tell, not 17 digits of noise.
+pub fn round(x: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (x * k).round() / k
+}
+
+/// Times one call: `iterations` pairs of `case` through `variant`, in ns
+/// per pair.
+fn one(file: &File, case: BenchCase, variant: BenchVariant, iterations: u64) -> io::Result<f64> {
     let mut b = MapdrvBench {
-        case,
-        raw: variant,
+        case: case as u32,
+        raw: variant as u32,
         iterations,
         ns: 0,
     };
@@ -66,112 +127,138 @@ pub fn spread(v: &[f64]) -> (f64, f64, f64) {
     (quantile(&s, 0.5), quantile(&s, 0.1), quantile(&s, 0.9))
 }
 
+/// Times the wrapper against `variant`, one round: the order alternates
+/// with the round (ABBA). Returns (wrapper, variant) in ns per pair.
+fn pair(
+    file: &File,
+    case: BenchCase,
+    variant: BenchVariant,
+    round: u64,
+    iterations: u64,
+) -> io::Result<(f64, f64)> {
+    let w = BenchVariant::Wrapper;
+    Ok(if round % 2 == 0 {
+        let a = one(file, case, w, iterations)?;
+        (a, one(file, case, variant, iterations)?)
+    } else {
+        let b = one(file, case, variant, iterations)?;
+        (one(file, case, w, iterations)?, b)
+    })
+}
+
+/// Every round of one case: its [`CaseResult`], and for the kmalloc cases
+/// the [`Ratio`] against the raw call plus the wrapper's check.
+fn measure(
+    file: &File,
+    case: BenchCase,
+    a: &BenchAllocArgs,
+) -> io::Result<(CaseResult, Option<Ratio>)> {
+    let (mut w, mut r, mut ratio, mut checked) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..a.rounds {
+        let (x, y) = pair(file, case, BenchVariant::Raw, round, a.iterations)?;
+        w.push(round2(x));
+        r.push(round2(y));
+        ratio.push(x / y);
+        if case.is_kmalloc() {
+            let (x, y) = pair(
+                file,
+                case,
+                BenchVariant::RawChecked,
+                round + 1,
+                a.iterations,
+            )?;
+            checked.push(x / y);
+        }
+    }
+    let result = CaseResult {
+        case: case.name().to_owned(),
+        wrapper_ns_median: round2(spread(&w).0),
+        raw_ns_median: round2(spread(&r).0),
+        ratio: Spread::of(&ratio),
+        wrapper_ns: w,
+        raw_ns: r,
+    };
+    let check = (!checked.is_empty()).then(|| Ratio {
+        case: case.name().to_owned(),
+        ratio: Spread::of(&checked),
+    });
+    Ok((result, check))
+}
+
+fn round2(x: f64) -> f64 {
+    round(x, 2)
+}
+
 /// `maptest bench-alloc`.
-pub fn run(opts: &Options, rounds: usize, iterations: u64) -> io::Result<bool> {
+pub fn run(opts: &Options, a: &BenchAllocArgs) -> io::Result<bool> {
     let file = device::open(&opts.device, false)?;
     // Warm-up: one call per variant and case.
-    for c in 0..CASES.len() as u32 {
-        one(&file, c, 0, iterations)?;
-        one(&file, c, 1, iterations)?;
+    for &c in BenchCase::ALL {
+        one(&file, c, BenchVariant::Wrapper, a.iterations)?;
+        one(&file, c, BenchVariant::Raw, a.iterations)?;
     }
-    let mut rows = Vec::new();
-    let mut diagnostics: Vec<(&str, f64, f64, f64)> = Vec::new();
-    let mut all_within = true;
     if !opts.json {
         println!(
-            "{:<24} {:>11} {:>11} {:>8} {:>17}   ({rounds} rounds x {iterations} alloc+free, ABBA interleaved)",
-            "case", "wrapper ns", "raw ns", "ratio", "ratio p10..p90"
+            "{:<24} {:>11} {:>11} {:>8} {:>17}   ({} rounds x {} alloc+free, ABBA interleaved)",
+            "case", "wrapper ns", "raw ns", "ratio", "ratio p10..p90", a.rounds, a.iterations
         );
     }
-    for (c, name) in CASES.iter().enumerate() {
-        let (mut w, mut r, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-        let pair = |round: usize, variant: u32| -> io::Result<(f64, f64)> {
-            Ok(if round % 2 == 0 {
-                let a = one(&file, c as u32, 0, iterations)?;
-                (a, one(&file, c as u32, variant, iterations)?)
-            } else {
-                let b = one(&file, c as u32, variant, iterations)?;
-                (one(&file, c as u32, 0, iterations)?, b)
-            })
-        };
-        let mut checked = Vec::new();
-        for round in 0..rounds {
-            let (a, b) = pair(round, 1)?;
-            w.push(a);
-            r.push(b);
-            ratio.push(a / b);
-            if CHECKED.contains(&(c as u32)) {
-                let (a, b) = pair(round + 1, 2)?;
-                checked.push(a / b);
-            }
-        }
-        if !checked.is_empty() {
-            let (m, lo, hi) = spread(&checked);
-            diagnostics.push((*name, m, lo, hi));
-        }
-        let (wm, rm) = (spread(&w).0, spread(&r).0);
-        let (med, p10, p90) = spread(&ratio);
-        all_within &= med <= 1.02;
+    let mut result = AllocResult {
+        rounds: a.rounds,
+        iterations: a.iterations,
+        cases: Vec::new(),
+        wrapper_vs_raw_with_check: Vec::new(),
+    };
+    for &c in BenchCase::ALL {
+        let (row, check) = measure(&file, c, a)?;
         if !opts.json {
+            let q = row.ratio;
             println!(
                 "{:<24} {:>11.1} {:>11.1} {:>8.3} {:>8.3}..{:<8.3}",
-                name, wm, rm, med, p10, p90
+                row.case,
+                row.wrapper_ns_median,
+                row.raw_ns_median,
+                q.ratio_median,
+                q.ratio_p10,
+                q.ratio_p90
             );
         }
-        let list = |v: &[f64]| {
-            v.iter()
-                .map(|x| format!("{x:.2}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        rows.push(format!(
-            "{{\"case\":{},\"wrapper_ns_median\":{:.2},\"raw_ns_median\":{:.2},\"ratio_median\":{:.4},\"ratio_p10\":{:.4},\"ratio_p90\":{:.4},\"wrapper_ns\":[{}],\"raw_ns\":[{}]}}",
-            json::string(name),
-            wm,
-            rm,
-            med,
-            p10,
-            p90,
-            list(&w),
-            list(&r)
-        ));
+        result.cases.push(row);
+        result.wrapper_vs_raw_with_check.extend(check);
     }
-    let diag: Vec<String> = diagnostics
-        .iter()
-        .map(|(name, m, lo, hi)| {
-            format!(
-                "{{\"case\":{},\"ratio_median\":{m:.4},\"ratio_p10\":{lo:.4},\"ratio_p90\":{hi:.4}}}",
-                json::string(name)
-            )
-        })
-        .collect();
-    let doc = format!(
-        "{{\"rounds\":{rounds},\"iterations\":{iterations},\"cases\":[{}],\"wrapper_vs_raw_with_check\":[{}]}}",
-        rows.join(","),
-        diag.join(",")
-    );
-    if let Some(path) = &opts.save {
-        std::fs::write(path, format!("{doc}\n"))?;
+    if let Some(path) = &a.save {
+        std::fs::write(path, json::line(&result)? + "\n")?;
     }
     if opts.json {
-        println!("{doc}");
+        json::print(&result)?;
     } else {
-        println!(
-            "bench-alloc: median wrapper/raw ratio {} 1.02 in every case",
-            if all_within { "<=" } else { "NOT <=" }
-        );
-        if !diagnostics.is_empty() {
-            println!();
-            println!(
-                "Where the kmalloc wrappers' time goes: wrapper vs the raw call plus the wrapper's"
-            );
-            println!("one extra check (len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN):");
-            for (name, m, lo, hi) in &diagnostics {
-                println!("{name:<24} wrapper/(raw+check) {m:.3}  p10..p90 {lo:.3}..{hi:.3}");
-            }
-        }
+        print_summary(&result);
     }
     Ok(true)
+}
+
+/// The text verdict and the kmalloc diagnostics.
+fn print_summary(result: &AllocResult) {
+    let all_within = result.cases.iter().all(|c| c.ratio.ratio_median <= 1.02);
+    println!(
+        "bench-alloc: median wrapper/raw ratio {} 1.02 in every case",
+        if all_within { "<=" } else { "NOT <=" }
+    );
+    if result.wrapper_vs_raw_with_check.is_empty() {
+        return;
+    }
+    println!();
+    println!("Where the kmalloc wrappers' time goes: wrapper vs the raw call plus the wrapper's");
+    println!(
+        "one extra check (len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN):"
+    );
+    for d in &result.wrapper_vs_raw_with_check {
+        let q = d.ratio;
+        println!(
+            "{:<24} wrapper/(raw+check) {:.3}  p10..p90 {:.3}..{:.3}",
+            d.case, q.ratio_median, q.ratio_p10, q.ratio_p90
+        );
+    }
 }
 
 #[cfg(test)]

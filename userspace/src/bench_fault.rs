@@ -2,14 +2,15 @@
 //! touched, page by page, in every way mapdrv can map it, against the C
 //! reference and anonymous memory, interleaved in one boot.
 //!
-//! Modes ([`modes`], `--modes` keeps some):
+//! Subjects ([`subjects`], `--modes` keeps some; the map modes by the
+//! ABI's names):
 //!
-//! - `rust`: mapdrv's default, one fault per page (`map_mode=0`);
+//! - `fault`: mapdrv's default, one fault per page (`map_mode=0`);
 //! - `c-ref`: the classic mapdrv in C (`bench/mapdrv_cref.c`), same design;
-//! - `around-N`: mapdrv's fault-around (`map_mode=1`), N pages per fault,
-//!   for every N in `--fault-around N,...`; with several N the tool fits
-//!   first touch per page = F/N + I: F the cost of a fault, I the cost of
-//!   mapping one page, and the speedup's limit;
+//! - `fault-around-N`: mapdrv's fault-around (`map_mode=1`), N pages per
+//!   fault, for every N in `--fault-around N,...`; with several N the tool
+//!   fits first touch per page = F/N + I: F the cost of a fault, I the cost
+//!   of mapping one page, and the speedup's limit;
 //! - `eager`: mapdrv mapping everything at `mmap` (`map_mode=2`,
 //!   `remap_vmalloc_range()`); its time includes the `mmap` call;
 //! - `anon`: `MAP_PRIVATE | MAP_ANONYMOUS` memory, the kernel's own fast
@@ -26,14 +27,17 @@
 //!
 //! Every round measures every mode, size and access once; the order of the
 //! modes reverses from round to round and rotates every second round
-//! ([`order`]), so that drift and position hit them alike. The mapdrv modes need the module reloaded with other parameters:
-//! the tool does that itself (`modprobe`/`rmmod`, so it runs as root) and
+//! ([`order`]), so that drift and position hit them alike. The mapdrv
+//! modes need the module reloaded with other parameters: the tool does that
+//! itself (`modprobe`/`rmmod`, so it runs as root) and
 //! leaves both modules unloaded at the end. Ratios are taken per round, then
 //! their median and 10th..90th percentile reported.
 
-use crate::bench::spread as stats;
-use crate::cli::Options;
+use crate::abi::MapMode;
+use crate::bench::{round, spread as stats};
+use crate::cli::{BenchFaultArgs, Options, Subject};
 use crate::json;
+use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -168,55 +172,71 @@ pub fn sample_reps(file: Option<&File>, len: usize, write: bool) -> io::Result<S
 /// All samples: `[mode][size][access]` -> one per round.
 type Samples = Vec<Vec<[Vec<Sample>; 2]>>;
 
-/// The modes to measure: `rust`, `c-ref`, `around-N` for every `N` in
-/// `around`, `eager`, `anon`, keeping those `only` names (all if empty;
-/// `around` selects every `around-N`).
-pub fn modes(around: &[usize], only: &[String]) -> Vec<String> {
-    let mut v = vec!["rust".to_owned(), "c-ref".to_owned()];
-    v.extend(around.iter().map(|n| format!("around-{n}")));
-    v.extend(["eager".to_owned(), "anon".to_owned()]);
-    // `--modes` names a family: "around" is every around-N.
-    let family = |m: &str| {
-        if m.starts_with("around-") {
-            "around"
-        } else {
-            m
+/// One column of the benchmark: a subject, with its window for
+/// fault-around.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mode {
+    /// What is timed.
+    pub subject: Subject,
+    /// `fault_around_pages`, for [`MapMode::FaultAround`] only.
+    pub window: Option<u64>,
+}
+
+impl Mode {
+    /// The name in tables and JSON: the subject's, with `-N` for a window.
+    pub fn name(&self) -> String {
+        match self.window {
+            Some(n) => format!("{}-{n}", self.subject.name()),
+            None => self.subject.name().to_owned(),
         }
-        .to_owned()
-    };
-    v.retain(|m| only.is_empty() || only.iter().any(|o| *o == family(m)));
+    }
+}
+
+/// The modes to measure: every [`Subject`] in `only` (all if empty), with
+/// fault-around once per window in `around`.
+pub fn subjects(around: &[u64], only: &[Subject]) -> Vec<Mode> {
+    let mut v = Vec::new();
+    for s in Subject::ALL {
+        if !only.is_empty() && !only.contains(&s) {
+            continue;
+        }
+        if s == Subject::Mapdrv(MapMode::FaultAround) {
+            v.extend(around.iter().map(|&n| Mode {
+                subject: s,
+                window: Some(n),
+            }));
+        } else {
+            v.push(Mode {
+                subject: s,
+                window: None,
+            });
+        }
+    }
     v
 }
 
 /// Sets up `mode` (loading the module it needs) and returns the device to
 /// map, or `None` for anonymous memory.
-fn setup(mode: &str, buffer_pages: usize) -> io::Result<Option<File>> {
-    let p = |s: &str| s.to_owned();
-    let common = [
-        p("report=0"),
-        p("verbose=0"),
-        format!("buffer_pages={buffer_pages}"),
-    ];
-    let mapdrv = |extra: &[String]| -> io::Result<Option<File>> {
-        let mut params = common.to_vec();
-        params.extend_from_slice(extra);
-        load("mapdrv", &params)?;
-        crate::device::open("/dev/mapdrv", true).map(Some)
-    };
-    match mode {
-        "rust" => mapdrv(&[p("map_mode=0")]),
-        "eager" => mapdrv(&[p("map_mode=2")]),
-        "c-ref" => {
+fn setup(mode: &Mode, buffer_pages: usize) -> io::Result<Option<File>> {
+    match mode.subject {
+        Subject::Mapdrv(m) => {
+            let mut params = vec![
+                "report=0".to_owned(),
+                "verbose=0".to_owned(),
+                format!("buffer_pages={buffer_pages}"),
+                format!("map_mode={}", m as u32),
+            ];
+            params.extend(mode.window.map(|n| format!("fault_around_pages={n}")));
+            load("mapdrv", &params)?;
+            crate::device::open("/dev/mapdrv", true).map(Some)
+        }
+        Subject::CRef => {
             if !loaded("mapdrv_cref") {
                 load("mapdrv_cref", &[format!("buffer_pages={buffer_pages}")])?;
             }
             crate::device::open("/dev/mapdrv_cref", true).map(Some)
         }
-        "anon" => Ok(None),
-        m => match m.strip_prefix("around-") {
-            Some(n) => mapdrv(&[p("map_mode=1"), format!("fault_around_pages={n}")]),
-            None => Err(io::Error::other(format!("unknown mode {m}"))),
-        },
+        Subject::Anon => Ok(None),
     }
 }
 
@@ -244,37 +264,180 @@ pub fn fit(points: &[(f64, f64)]) -> (f64, f64) {
     (f, my - f * mx)
 }
 
-/// `maptest bench-fault`.
-pub fn run(
-    opts: &Options,
-    rounds: usize,
-    sizes_mib: &[usize],
-    around: &[usize],
-    only: &[String],
-) -> io::Result<bool> {
-    let ps = crate::device::page_size();
-    let max = sizes_mib.iter().copied().max().unwrap_or(0);
-    let modes = modes(around, only);
-    if max == 0 || rounds == 0 || modes.is_empty() {
-        return Err(io::Error::other("need rounds, sizes and at least one mode"));
+/// The `--json` record of `maptest bench-fault` (read back by
+/// `bench-plot`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FaultResult {
+    /// Interleaved rounds.
+    pub rounds: u64,
+    /// The `--fault-around` windows.
+    #[serde(default)]
+    pub fault_around_pages: Vec<u64>,
+    /// The page size, bytes.
+    #[serde(default)]
+    pub page_size: usize,
+    /// The modes' names ([`Mode::name`]), in table order.
+    pub modes: Vec<String>,
+    /// Every round's numbers, per mode, size and access.
+    pub samples: Vec<SampleRow>,
+    /// Per-round ratios of first touches.
+    #[serde(default)]
+    pub ratios: Vec<RatioRow>,
+    /// The fit of first touch per page = F/N + I over the windows.
+    #[serde(default)]
+    pub fault_around_model: Vec<ModelRow>,
+}
+
+/// One mode, size and access of [`FaultResult`]: ns per page, per round.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SampleRow {
+    /// [`Mode::name`].
+    pub mode: String,
+    /// The mapping's size.
+    pub size_mib: u64,
+    /// `read` or `write`.
+    pub access: String,
+    /// `mmap` plus the first touch.
+    pub first_ns: Vec<f64>,
+    /// The second touch.
+    pub second_ns: Vec<f64>,
+    /// `munmap`.
+    #[serde(default)]
+    pub munmap_ns: Vec<f64>,
+}
+
+/// A ratio of first touches, for one size and access.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RatioRow {
+    /// `NUMERATOR/DENOMINATOR` by mode names.
+    pub ratio: String,
+    /// The mapping's size.
+    pub size_mib: u64,
+    /// `read` or `write`.
+    pub access: String,
+    /// Median of the per-round ratios.
+    pub median: f64,
+    /// Their 10th percentile.
+    pub p10: f64,
+    /// Their 90th percentile.
+    pub p90: f64,
+}
+
+/// The fault-around cost model for one size and access.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModelRow {
+    /// The mapping's size.
+    pub size_mib: u64,
+    /// `read` or `write`.
+    pub access: String,
+    /// F: the cost of one fault.
+    pub per_fault_ns: f64,
+    /// I: the cost of mapping one page.
+    pub per_page_ns: f64,
+}
+
+const ACCESS: [&str; 2] = ["read", "write"];
+
+/// The measurements of one run, indexed `[mode][size][access]`.
+struct Run<'a> {
+    modes: Vec<Mode>,
+    sizes: &'a [u64],
+    all: Samples,
+}
+
+impl Run<'_> {
+    /// The first touches of every round.
+    fn firsts(&self, m: usize, s: usize, a: usize) -> Vec<f64> {
+        self.all[m][s][a].iter().map(|x| x.first).collect()
     }
-    let buffer_pages = (max << 20) / ps;
-    let idx = |name: &str| modes.iter().position(|m| m == name);
-    // [mode][size][read, write]
-    let mut all: Samples = (0..modes.len())
-        .map(|_| {
-            (0..sizes_mib.len())
-                .map(|_| [Vec::new(), Vec::new()])
-                .collect()
+
+    /// The median first touch.
+    fn median(&self, m: usize, s: usize, a: usize) -> f64 {
+        stats(&self.firsts(m, s, a)).0
+    }
+
+    fn index(&self, subject: Subject) -> Option<usize> {
+        self.modes.iter().position(|m| m.subject == subject)
+    }
+
+    /// The ratios worth reporting: (name, numerator, denominator).
+    fn ratios(&self) -> Vec<(String, usize, usize)> {
+        let fault = self.index(Subject::Mapdrv(MapMode::Fault));
+        let eager = self.index(Subject::Mapdrv(MapMode::Eager));
+        let name = |m: usize| self.modes[m].name();
+        let mut v = Vec::new();
+        if let (Some(r), Some(c)) = (fault, self.index(Subject::CRef)) {
+            v.push((format!("{}/{}", name(r), name(c)), r, c));
+        }
+        for (m, mode) in self.modes.iter().enumerate() {
+            if mode.window.is_some() {
+                v.extend(fault.map(|r| (format!("{}/{}", name(r), name(m)), r, m)));
+                v.extend(eager.map(|e| (format!("{}/{}", name(m), name(e)), m, e)));
+            }
+        }
+        v
+    }
+
+    /// Median, p10 and p90 of the per-round ratios `num/den`.
+    fn ratio(&self, num: usize, den: usize, s: usize, a: usize) -> (f64, f64, f64) {
+        let per: Vec<f64> = self
+            .firsts(num, s, a)
+            .iter()
+            .zip(self.firsts(den, s, a))
+            .map(|(x, y)| x / y)
+            .collect();
+        stats(&per)
+    }
+
+    /// The fault-around modes: (index, window).
+    fn windows(&self) -> Vec<(usize, u64)> {
+        self.modes
+            .iter()
+            .enumerate()
+            .filter_map(|(m, mode)| Some((m, mode.window?)))
+            .collect()
+    }
+
+    /// (F, I) of first touch per page = F/N + I, with two windows or more.
+    fn model(&self, s: usize, a: usize) -> Option<(f64, f64)> {
+        let w = self.windows();
+        (w.len() >= 2).then(|| {
+            let pts: Vec<(f64, f64)> = w
+                .iter()
+                .map(|&(m, n)| (1.0 / n as f64, self.median(m, s, a)))
+                .collect();
+            fit(&pts)
         })
+    }
+
+    /// Every (size index, size, access index, access).
+    fn cells(&self) -> Vec<(usize, u64, usize, &'static str)> {
+        let mut v = Vec::new();
+        for (s, &mib) in self.sizes.iter().enumerate() {
+            for (a, acc) in ACCESS.iter().enumerate() {
+                v.push((s, mib, a, *acc));
+            }
+        }
+        v
+    }
+}
+
+/// Measures every round; round 0 warms up (module loads, page tables,
+/// caches) and is dropped.
+fn measure<'a>(opts: &Options, b: &'a BenchFaultArgs, modes: Vec<Mode>) -> io::Result<Run<'a>> {
+    let ps = crate::device::page_size();
+    let max = b.sizes.iter().copied().max().unwrap_or(0) as usize;
+    let buffer_pages = (max << 20) / ps;
+    let mut all: Samples = modes
+        .iter()
+        .map(|_| b.sizes.iter().map(|_| [Vec::new(), Vec::new()]).collect())
         .collect();
-    // Round 0 warms up (module loads, page tables, caches) and is dropped.
-    for r in 0..=rounds {
+    for r in 0..=b.rounds as usize {
         for m in order(r.saturating_sub(1), modes.len()) {
             let file = setup(&modes[m], buffer_pages)?;
-            for (s, &mib) in sizes_mib.iter().enumerate() {
+            for (s, &mib) in b.sizes.iter().enumerate() {
                 for (a, write) in [false, true].into_iter().enumerate() {
-                    let x = sample_reps(file.as_ref(), mib << 20, write)?;
+                    let x = sample_reps(file.as_ref(), (mib as usize) << 20, write)?;
                     if r > 0 {
                         all[m][s][a].push(x);
                     }
@@ -282,7 +445,7 @@ pub fn run(
             }
         }
         if !opts.json {
-            eprint!("\rbench-fault: round {r}/{rounds} ");
+            eprint!("\rbench-fault: round {r}/{} ", b.rounds);
         }
     }
     if !opts.json {
@@ -290,185 +453,162 @@ pub fn run(
     }
     unload("mapdrv")?;
     unload("mapdrv_cref")?;
-    let firsts = |m: usize, s: usize, a: usize| -> Vec<f64> {
-        all[m][s][a].iter().map(|x| x.first).collect()
+    Ok(Run {
+        modes,
+        sizes: &b.sizes,
+        all,
+    })
+}
+
+/// The run as its JSON record.
+fn result(run: &Run<'_>, b: &BenchFaultArgs) -> FaultResult {
+    let r1 = |v: Vec<f64>| v.into_iter().map(|x| round(x, 1)).collect();
+    let mut out = FaultResult {
+        rounds: b.rounds,
+        fault_around_pages: b.fault_around.clone(),
+        page_size: crate::device::page_size(),
+        modes: run.modes.iter().map(Mode::name).collect(),
+        samples: Vec::new(),
+        ratios: Vec::new(),
+        fault_around_model: Vec::new(),
     };
-    // Per-round ratios of first touches: (name, numerator, denominator).
-    let mut ratios: Vec<(String, usize, usize)> = Vec::new();
-    if let (Some(r), Some(c)) = (idx("rust"), idx("c-ref")) {
-        ratios.push(("rust/c-ref".into(), r, c));
-    }
-    for (m, name) in modes.iter().enumerate() {
-        if name.starts_with("around-") {
-            if let Some(r) = idx("rust") {
-                ratios.push((format!("rust/{name}"), r, m));
-            }
-            if let Some(e) = idx("eager") {
-                ratios.push((format!("{name}/eager"), m, e));
-            }
-        }
-    }
-    let ratio_stats = |num: usize, den: usize, s: usize, a: usize| {
-        let per: Vec<f64> = firsts(num, s, a)
-            .iter()
-            .zip(firsts(den, s, a))
-            .map(|(x, y)| x / y)
-            .collect();
-        stats(&per)
-    };
-    // The fault-around cost model: first touch per page = F / N + I.
-    let arounds: Vec<(usize, usize)> = modes
-        .iter()
-        .enumerate()
-        .filter_map(|(m, name)| Some((m, name.strip_prefix("around-")?.parse().ok()?)))
-        .collect();
-    let model = |s: usize, a: usize| -> Option<(f64, f64)> {
-        (arounds.len() >= 2).then(|| {
-            let pts: Vec<(f64, f64)> = arounds
-                .iter()
-                .map(|&(m, n)| (1.0 / n as f64, stats(&firsts(m, s, a)).0))
-                .collect();
-            fit(&pts)
-        })
-    };
-    let access = ["read", "write"];
-    {
-        let mut rows = Vec::new();
-        for (m, mode) in modes.iter().enumerate() {
-            for (s, mib) in sizes_mib.iter().enumerate() {
-                for (a, acc) in access.iter().enumerate() {
-                    let v = &all[m][s][a];
-                    let list = |f: fn(&Sample) -> f64| {
-                        v.iter()
-                            .map(|x| format!("{:.1}", f(x)))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    };
-                    rows.push(format!(
-                        "{{\"mode\":{},\"size_mib\":{mib},\"access\":\"{acc}\",\"first_ns\":[{}],\"second_ns\":[{}],\"munmap_ns\":[{}]}}",
-                        json::string(mode),
-                        list(|x| x.first),
-                        list(|x| x.second),
-                        list(|x| x.unmap)
-                    ));
-                }
-            }
-        }
-        let mut rat = Vec::new();
-        for (name, num, den) in &ratios {
-            for (s, mib) in sizes_mib.iter().enumerate() {
-                for (a, acc) in access.iter().enumerate() {
-                    let (med, p10, p90) = ratio_stats(*num, *den, s, a);
-                    rat.push(format!(
-                        "{{\"ratio\":{},\"size_mib\":{mib},\"access\":\"{acc}\",\"median\":{med:.4},\"p10\":{p10:.4},\"p90\":{p90:.4}}}",
-                        json::string(name)
-                    ));
-                }
-            }
-        }
-        let mut fits = Vec::new();
-        for (s, mib) in sizes_mib.iter().enumerate() {
-            for (a, acc) in access.iter().enumerate() {
-                if let Some((f, i)) = model(s, a) {
-                    fits.push(format!(
-                        "{{\"size_mib\":{mib},\"access\":\"{acc}\",\"per_fault_ns\":{f:.1},\"per_page_ns\":{i:.1}}}"
-                    ));
-                }
-            }
-        }
-        let doc = format!(
-            "{{\"rounds\":{rounds},\"fault_around_pages\":[{}],\"page_size\":{ps},\"modes\":[{}],\"samples\":[{}],\"ratios\":[{}],\"fault_around_model\":[{}]}}",
-            around.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
-            modes.iter().map(|m| json::string(m)).collect::<Vec<_>>().join(","),
-            rows.join(","),
-            rat.join(","),
-            fits.join(",")
-        );
-        if let Some(path) = &opts.save {
-            std::fs::write(path, format!("{doc}\n"))?;
-        }
-        if opts.json {
-            println!("{doc}");
-            return Ok(true);
+    for (m, mode) in run.modes.iter().enumerate() {
+        for (s, mib, a, acc) in run.cells() {
+            let v = &run.all[m][s][a];
+            out.samples.push(SampleRow {
+                mode: mode.name(),
+                size_mib: mib,
+                access: acc.to_owned(),
+                first_ns: r1(v.iter().map(|x| x.first).collect()),
+                second_ns: r1(v.iter().map(|x| x.second).collect()),
+                munmap_ns: r1(v.iter().map(|x| x.unmap).collect()),
+            });
         }
     }
+    for (name, num, den) in run.ratios() {
+        for (s, mib, a, acc) in run.cells() {
+            let (median, p10, p90) = run.ratio(num, den, s, a);
+            let (median, p10, p90) = (round(median, 4), round(p10, 4), round(p90, 4));
+            let (ratio, access) = (name.clone(), acc.to_owned());
+            out.ratios.push(RatioRow {
+                ratio,
+                size_mib: mib,
+                access,
+                median,
+                p10,
+                p90,
+            });
+        }
+    }
+    for (s, mib, a, acc) in run.cells() {
+        if let Some((f, i)) = run.model(s, a) {
+            out.fault_around_model.push(ModelRow {
+                size_mib: mib,
+                access: acc.to_owned(),
+                per_fault_ns: round(f, 1),
+                per_page_ns: round(i, 1),
+            });
+        }
+    }
+    out
+}
+
+/// `maptest bench-fault`.
+pub fn run(opts: &Options, b: &BenchFaultArgs) -> io::Result<bool> {
+    let modes = subjects(&b.fault_around, &b.modes);
+    if modes.is_empty() {
+        return Err(io::Error::other("--modes left no mode to measure"));
+    }
+    let run = measure(opts, b, modes)?;
+    let doc = result(&run, b);
+    if let Some(path) = &b.save {
+        std::fs::write(path, json::line(&doc)? + "\n")?;
+    }
+    if opts.json {
+        json::print(&doc)?;
+        return Ok(true);
+    }
+    print_table(&run, b.rounds);
+    print_ratios(&run);
+    print_model(&run);
+    Ok(true)
+}
+
+/// The table of median first touches, and the second touch as the floor.
+fn print_table(run: &Run<'_>, rounds: u64) {
     println!("First touch, ns per page (mmap included): median of {rounds} interleaved rounds.");
     print!("{:<7} {:<6}", "size", "access");
-    for m in &modes {
-        print!(" {m:>10}");
+    for m in &run.modes {
+        print!(" {:>15}", m.name());
     }
     println!(" {:>10}", "2nd touch");
-    for (s, mib) in sizes_mib.iter().enumerate() {
-        for (a, acc) in access.iter().enumerate() {
-            print!("{:<7} {acc:<6}", format!("{mib} MiB"));
-            for m in 0..modes.len() {
-                print!(" {:>10.0}", stats(&firsts(m, s, a)).0);
-            }
-            // The floor: the second touch, every page already mapped.
-            let second: Vec<f64> = all[0][s][a].iter().map(|x| x.second).collect();
-            println!(" {:>10.1}", stats(&second).0);
+    for (s, mib, a, acc) in run.cells() {
+        print!("{:<7} {acc:<6}", format!("{mib} MiB"));
+        for m in 0..run.modes.len() {
+            print!(" {:>15.0}", run.median(m, s, a));
         }
+        // The floor: the second touch, every page already mapped.
+        let second: Vec<f64> = run.all[0][s][a].iter().map(|x| x.second).collect();
+        println!(" {:>10.1}", stats(&second).0);
     }
-    if !ratios.is_empty() {
+}
+
+/// The per-round ratios: median [p10..p90].
+fn print_ratios(run: &Run<'_>) {
+    let ratios = run.ratios();
+    if ratios.is_empty() {
+        return;
+    }
+    println!();
+    println!("Ratios of first touch, taken per round: median [p10..p90]");
+    for (name, num, den) in &ratios {
+        print!("{name:<30}");
+        for (s, mib, a, acc) in run.cells() {
+            let (med, p10, p90) = run.ratio(*num, *den, s, a);
+            print!("  {mib}M {acc} {med:.3} [{p10:.2}..{p90:.2}]");
+        }
         println!();
-        println!("Ratios of first touch, taken per round: median [p10..p90]");
-        for (name, num, den) in &ratios {
-            print!("{name:<20}");
-            for (s, mib) in sizes_mib.iter().enumerate() {
-                for (a, acc) in access.iter().enumerate() {
-                    let (med, p10, p90) = ratio_stats(*num, *den, s, a);
-                    print!("  {mib}M {acc} {med:.3} [{p10:.2}..{p90:.2}]");
-                }
-            }
-            println!();
-        }
     }
-    if arounds.len() >= 2 {
+}
+
+/// The fault-around cost model and what it leaves unexplained.
+fn print_model(run: &Run<'_>) {
+    if run.windows().len() < 2 {
+        return;
+    }
+    let fault = run.index(Subject::Mapdrv(MapMode::Fault));
+    println!();
+    println!("Fault-around cost model, first touch per page = F/N + I (least squares over N):");
+    for (s, mib, a, acc) in run.cells() {
+        let Some((f, i)) = run.model(s, a) else {
+            continue;
+        };
+        print!("  {mib} MiB {acc}: F = {f:.0} ns per fault, I = {i:.0} ns per page");
+        if let Some(r) = fault {
+            let tends = run.median(r, s, a) / i;
+            print!("; speedup over one page per fault tends to {tends:.1}x");
+        }
         println!();
-        println!("Fault-around cost model, first touch per page = F/N + I (least squares over N):");
-        for (s, mib) in sizes_mib.iter().enumerate() {
-            for (a, acc) in access.iter().enumerate() {
-                if let Some((f, i)) = model(s, a) {
-                    print!("  {mib} MiB {acc}: F = {f:.0} ns per fault, I = {i:.0} ns per page");
-                    if let Some(r) = idx("rust") {
-                        let classic = stats(&firsts(r, s, a)).0;
-                        print!(
-                            "; speedup over one page per fault tends to {:.1}x",
-                            classic / i
-                        );
-                    }
-                    println!();
-                    // What the model leaves unexplained, window by window
-                    // (and, as a check outside the fit, the classic mode,
-                    // whose one page per fault the model calls N = 1).
-                    let mut res = Vec::new();
-                    for &(m, n) in &arounds {
-                        let got = stats(&firsts(m, s, a)).0;
-                        res.push((format!("N={n}"), got, f / n as f64 + i));
-                    }
-                    if let Some(r) = idx("rust") {
-                        res.push((
-                            "rust (N=1, not fitted)".into(),
-                            stats(&firsts(r, s, a)).0,
-                            f + i,
-                        ));
-                    }
-                    let text: Vec<String> = res
-                        .iter()
-                        .map(|(what, got, want)| {
-                            format!(
-                                "{what} {:+.0} ns ({:+.1} %)",
-                                got - want,
-                                100.0 * (got - want) / want
-                            )
-                        })
-                        .collect();
-                    println!("    residuals (measured - model): {}", text.join(", "));
-                }
-            }
+        // What the model leaves unexplained, window by window (and, as a
+        // check outside the fit, the classic mode, whose one page per fault
+        // the model calls N = 1).
+        let mut res: Vec<(String, f64, f64)> = run
+            .windows()
+            .iter()
+            .map(|&(m, n)| (format!("N={n}"), run.median(m, s, a), f / n as f64 + i))
+            .collect();
+        if let Some(r) = fault {
+            res.push(("fault (N=1, not fitted)".into(), run.median(r, s, a), f + i));
         }
+        let text: Vec<String> = res
+            .iter()
+            .map(|(what, got, want)| {
+                let d = got - want;
+                format!("{what} {d:+.0} ns ({:+.1} %)", 100.0 * d / want)
+            })
+            .collect();
+        println!("    residuals (measured - model): {}", text.join(", "));
     }
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -497,13 +637,25 @@ mod tests {
 
     #[test]
     fn mode_lists_and_fit() {
+        let names = |v: Vec<Mode>| v.iter().map(Mode::name).collect::<Vec<_>>();
         assert_eq!(
-            modes(&[16, 64], &[]),
-            ["rust", "c-ref", "around-16", "around-64", "eager", "anon"]
+            names(subjects(&[16, 64], &[])),
+            [
+                "fault",
+                "c-ref",
+                "fault-around-16",
+                "fault-around-64",
+                "eager",
+                "anon"
+            ]
         );
+        let only = [
+            Subject::Mapdrv(MapMode::FaultAround),
+            Subject::Mapdrv(MapMode::Fault),
+        ];
         assert_eq!(
-            modes(&[16, 64], &["rust".into(), "around".into()]),
-            ["rust", "around-16", "around-64"]
+            names(subjects(&[16, 64], &only)),
+            ["fault", "fault-around-16", "fault-around-64"]
         );
         let (f, i) = fit(&[(1.0, 3100.0), (0.25, 850.0), (1.0 / 16.0, 287.5)]);
         assert!((f - 3000.0).abs() < 1e-6 && (i - 100.0).abs() < 1e-6);

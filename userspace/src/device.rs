@@ -1,9 +1,10 @@
 //! Talking to `/dev/mapdrv`: open, map, ioctl, and reading what the kernel
 //! says about a mapping (`/proc/self/smaps`, `mincore`).
 
-use crate::abi::{MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_GET_STATS};
+use crate::abi::{MapMode, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_GET_STATS};
 use crate::cli::Options;
 use crate::json;
+use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -235,11 +236,15 @@ pub fn read(opts: &Options) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("mmap {}: {e}", opts.device)))?;
     let s = c_string(&map.read_bytes(page_size()));
     if opts.json {
-        println!(
-            "{{\"device\":{},\"string\":{}}}",
-            json::string(&opts.device),
-            json::string(&s)
-        );
+        #[derive(Serialize)]
+        struct Read<'a> {
+            device: &'a str,
+            string: &'a str,
+        }
+        json::print(&Read {
+            device: &opts.device,
+            string: &s,
+        })?;
     } else {
         println!(
             "{}: mapped one page; the kernel's buffer reads \"{}\"",
@@ -253,34 +258,12 @@ pub fn read(opts: &Options) -> io::Result<()> {
 pub fn print_stats(opts: &Options) -> io::Result<()> {
     let file = open(&opts.device, false)?;
     let s = stats(&file)?;
-    let fields: [(&str, u64); 18] = [
-        ("version", s.version.into()),
-        ("size", s.size.into()),
-        ("buffer_size", s.buffer_size),
-        ("buffer_pages", s.buffer_pages),
-        ("opens", s.opens),
-        ("open_files", s.open_files),
-        ("mmaps", s.mmaps),
-        ("mmaps_refused", s.mmaps_refused),
-        ("live_mappings", s.live_mappings),
-        ("faults", s.faults),
-        ("fault_errors", s.fault_errors),
-        ("reads", s.reads),
-        ("writes", s.writes),
-        ("bytes_read", s.bytes_read),
-        ("bytes_written", s.bytes_written),
-        ("map_mode", s.map_mode.into()),
-        ("fault_around_pages", s.fault_around_pages.into()),
-        ("pages_mapped", s.pages_mapped),
-    ];
     if opts.json {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}:{v}", json::string(k)))
-            .collect();
-        println!("{{{}}}", body.join(","));
+        json::print(&s)?;
     } else {
-        for (k, v) in fields {
+        // The JSON record's fields, in order, aligned.
+        let value = serde_json::to_value(s).map_err(io::Error::other)?;
+        for (k, v) in value.as_object().into_iter().flatten() {
             println!("{k:>18}  {v}");
         }
     }
@@ -311,24 +294,33 @@ pub fn touch(opts: &Options) -> io::Result<()> {
         (Some(s0), Some(s1)) => Some((
             s1.faults - s0.faults,
             s1.pages_mapped - s0.pages_mapped,
-            crate::abi::map_mode::NAMES
-                .get(s1.map_mode as usize)
-                .copied()
-                .unwrap_or("unknown"),
+            MapMode::from_raw(s1.map_mode).map_or("unknown", MapMode::name),
         )),
         _ => None,
     };
     if opts.json {
-        let c = match counters {
-            Some((faults, mapped, mode)) => format!(
-                ",\"map_mode\":{},\"faults\":{faults},\"pages_mapped\":{mapped}",
-                json::string(mode)
-            ),
-            None => String::new(),
-        };
-        println!(
-            "{{\"pages\":{pages},\"rss_kb_after_mmap\":{rss0},\"rss_kb_after_touch\":{rss1}{c}}}"
-        );
+        /// The `--json` record of `maptest touch`; the counters only
+        /// for a device that has them.
+        #[derive(Serialize)]
+        struct Touch {
+            pages: usize,
+            rss_kb_after_mmap: u64,
+            rss_kb_after_touch: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            map_mode: Option<&'static str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            faults: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pages_mapped: Option<u64>,
+        }
+        json::print(&Touch {
+            pages,
+            rss_kb_after_mmap: rss0,
+            rss_kb_after_touch: rss1,
+            map_mode: counters.map(|c| c.2),
+            faults: counters.map(|c| c.0),
+            pages_mapped: counters.map(|c| c.1),
+        })?;
     } else {
         match counters {
             Some((_, _, mode)) => println!("{}: {pages} pages, map mode {mode}", opts.device),
@@ -351,12 +343,19 @@ pub fn info(opts: &Options) -> io::Result<()> {
         .unwrap_or_else(|_| "unknown".into());
     let present = std::path::Path::new(&opts.device).exists();
     if opts.json {
-        println!(
-            "{{\"kernel\":{},\"device\":{},\"present\":{present},\"page_size\":{}}}",
-            json::string(&release),
-            json::string(&opts.device),
-            page_size()
-        );
+        #[derive(Serialize)]
+        struct Info<'a> {
+            kernel: &'a str,
+            device: &'a str,
+            present: bool,
+            page_size: usize,
+        }
+        json::print(&Info {
+            kernel: &release,
+            device: &opts.device,
+            present,
+            page_size: page_size(),
+        })?;
     } else {
         println!("kernel {release}, page size {} bytes", page_size());
         println!(

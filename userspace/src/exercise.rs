@@ -1,29 +1,16 @@
 //! `maptest exercise FAMILY CYCLES`: run allocation cycles in the kernel
 //! (`MAPDRV_IOC_EXERCISE`) and print what happened.
 
-use crate::abi::{family, MapdrvExercise, MAPDRV_IOC_EXERCISE};
+use crate::abi::{Family, MapdrvExercise, MAPDRV_IOC_EXERCISE};
 use crate::cli::Options;
 use crate::{device, json};
+use serde::Serialize;
 use std::io;
 
-/// The families by name, as `maptest exercise` accepts them.
-pub const FAMILIES: [(&str, u32); 5] = [
-    ("pages", family::PAGES),
-    ("kmalloc", family::KMALLOC),
-    ("slab", family::SLAB),
-    ("mempool", family::MEMPOOL),
-    ("vmalloc", family::VMALLOC),
-];
-
-/// The family number for a name.
-pub fn family_by_name(name: &str) -> Option<u32> {
-    FAMILIES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
-}
-
 /// Runs the ioctl.
-pub fn exercise(file: &std::fs::File, family: u32, cycles: u64) -> io::Result<MapdrvExercise> {
+pub fn exercise(file: &std::fs::File, family: Family, cycles: u64) -> io::Result<MapdrvExercise> {
     let mut req = MapdrvExercise {
-        family,
+        family: family as u32,
         cycles,
         ..Default::default()
     };
@@ -32,26 +19,34 @@ pub fn exercise(file: &std::fs::File, family: u32, cycles: u64) -> io::Result<Ma
     Ok(req)
 }
 
+/// The `--json` record of `maptest exercise`.
+#[derive(Serialize)]
+struct Outcome {
+    family: &'static str,
+    cycles: u64,
+    ok: u64,
+    enomem: u64,
+    other: u64,
+    reserve_served: u64,
+}
+
 /// `maptest exercise`.
-pub fn run(opts: &Options, name: &str, cycles: u64) -> io::Result<bool> {
-    let fam =
-        family_by_name(name).ok_or_else(|| io::Error::other(format!("unknown family '{name}'")))?;
+pub fn run(opts: &Options, family: Family, cycles: u64) -> io::Result<bool> {
     let file = device::open(&opts.device, false)?;
-    let r = exercise(&file, fam, cycles)?;
+    let r = exercise(&file, family, cycles)?;
     if opts.json {
-        println!(
-            "{{\"family\":{},\"cycles\":{},\"ok\":{},\"enomem\":{},\"other\":{},\"reserve_served\":{}}}",
-            json::string(name),
-            r.cycles,
-            r.ok,
-            r.enomem,
-            r.other,
-            r.reserve_served
-        );
+        json::print(&Outcome {
+            family: family.name(),
+            cycles: r.cycles,
+            ok: r.ok,
+            enomem: r.enomem,
+            other: r.other,
+            reserve_served: r.reserve_served,
+        })?;
     } else {
         println!(
-            "exercise {name}: {} cycles, {} ok, {} ENOMEM, {} other errors, {} elements served from a mempool reserve",
-            r.cycles, r.ok, r.enomem, r.other, r.reserve_served
+            "exercise {}: {} cycles, {} ok, {} ENOMEM, {} other errors, {} elements served from a mempool reserve",
+            family.name(), r.cycles, r.ok, r.enomem, r.other, r.reserve_served
         );
     }
     Ok(r.other == 0 && r.ok + r.enomem == r.cycles)

@@ -1308,10 +1308,30 @@ pub fn replay_kept(opts: &Options, seed: u64, calls: usize, keep: &[usize]) -> i
 fn print_summary(opts: &Options, seed: u64, totals: &Totals, ok: bool) {
     let t = &totals.t;
     if opts.json {
-        println!(
-            "{{\"seed\":{seed},\"runs\":{},\"operations\":{},\"syscalls\":{},\"accesses\":{},\"skipped\":{},\"ok\":{ok}}}",
-            totals.runs, t.index, t.syscalls, t.accesses, t.skipped
-        );
+        /// The `--json` record of `maptest fuzz`.
+        #[derive(serde::Serialize)]
+        struct Summary {
+            seed: u64,
+            runs: u64,
+            operations: u64,
+            syscalls: u64,
+            accesses: u64,
+            skipped: u64,
+            ok: bool,
+        }
+        let summary = Summary {
+            seed,
+            runs: totals.runs,
+            operations: t.index,
+            syscalls: t.syscalls,
+            accesses: t.accesses,
+            skipped: t.skipped,
+            ok,
+        };
+        match crate::json::line(&summary) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("maptest: {e}"),
+        }
     } else {
         println!(
             "fuzz: seed {seed}: {} runs, {} system calls and {} loads/stores executed and checked ({} of {} operations skipped), {}",

@@ -1,216 +1,53 @@
-//! Just enough JSON for `--json` output and for reading it back
-//! (`bench-plot`), without a dependency.
+//! JSON in and out, through `serde_json`: every `--json` output is one
+//! `#[derive(Serialize)]` record, and `maptest field` reads such output
+//! back for shell scripts (the guest tests), so no script parses JSON with
+//! `sed`.
 
-/// `s` as a JSON string literal, quoted and escaped.
-pub fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+use serde::Serialize;
+use std::io::{self, Read};
+
+/// The record as one line of JSON.
+pub fn line<T: Serialize>(record: &T) -> io::Result<String> {
+    serde_json::to_string(record).map_err(io::Error::other)
 }
 
-/// A parsed JSON value.
-#[derive(Debug, PartialEq)]
-pub enum Value {
-    /// `null`.
-    Null,
-    /// `true` / `false`.
-    Bool(bool),
-    /// A number.
-    Num(f64),
-    /// A string.
-    Str(String),
-    /// An array.
-    Arr(Vec<Value>),
-    /// An object, in source order.
-    Obj(Vec<(String, Value)>),
+/// Prints the record as one line of JSON on stdout.
+pub fn print<T: Serialize>(record: &T) -> io::Result<()> {
+    println!("{}", line(record)?);
+    Ok(())
 }
 
-impl Value {
-    /// The member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        match self {
-            Value::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// The number, if this is one.
-    pub fn num(&self) -> Option<f64> {
-        match self {
-            Value::Num(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    /// The string, if this is one.
-    pub fn str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The elements, if this is an array (else none).
-    pub fn arr(&self) -> &[Value] {
-        match self {
-            Value::Arr(v) => v,
-            _ => &[],
-        }
+/// The value of top-level field `name` of `object`, as a shell wants it:
+/// strings without quotes, everything else as JSON.
+pub fn field(object: &serde_json::Value, name: &str) -> Option<String> {
+    match object.get(name)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        v => Some(v.to_string()),
     }
 }
 
-/// Parses one JSON document.
-pub fn parse(text: &str) -> Result<Value, String> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let v = value(b, &mut i)?;
-    skip_ws(b, &mut i);
-    if i != b.len() {
-        return Err(format!("trailing characters at byte {i}"));
-    }
-    Ok(v)
-}
-
-fn skip_ws(b: &[u8], i: &mut usize) {
-    while *i < b.len() && b[*i].is_ascii_whitespace() {
-        *i += 1;
-    }
-}
-
-fn value(b: &[u8], i: &mut usize) -> Result<Value, String> {
-    skip_ws(b, i);
-    let err = |i: usize, what: &str| Err(format!("{what} at byte {i}"));
-    match b.get(*i) {
-        None => err(*i, "unexpected end"),
-        Some(b'{') => {
-            *i += 1;
-            let mut m = Vec::new();
-            skip_ws(b, i);
-            if b.get(*i) == Some(&b'}') {
-                *i += 1;
-                return Ok(Value::Obj(m));
-            }
-            loop {
-                skip_ws(b, i);
-                let Value::Str(k) = value(b, i)? else {
-                    return err(*i, "expected a string key");
-                };
-                skip_ws(b, i);
-                if b.get(*i) != Some(&b':') {
-                    return err(*i, "expected ':'");
-                }
-                *i += 1;
-                m.push((k, value(b, i)?));
-                skip_ws(b, i);
-                match b.get(*i) {
-                    Some(b',') => *i += 1,
-                    Some(b'}') => {
-                        *i += 1;
-                        return Ok(Value::Obj(m));
-                    }
-                    _ => return err(*i, "expected ',' or '}'"),
-                }
-            }
-        }
-        Some(b'[') => {
-            *i += 1;
-            let mut v = Vec::new();
-            skip_ws(b, i);
-            if b.get(*i) == Some(&b']') {
-                *i += 1;
-                return Ok(Value::Arr(v));
-            }
-            loop {
-                v.push(value(b, i)?);
-                skip_ws(b, i);
-                match b.get(*i) {
-                    Some(b',') => *i += 1,
-                    Some(b']') => {
-                        *i += 1;
-                        return Ok(Value::Arr(v));
-                    }
-                    _ => return err(*i, "expected ',' or ']'"),
-                }
-            }
-        }
-        Some(b'"') => {
-            *i += 1;
-            let mut s = String::new();
-            loop {
-                match b.get(*i) {
-                    None => return err(*i, "unterminated string"),
-                    Some(b'"') => {
-                        *i += 1;
-                        return Ok(Value::Str(s));
-                    }
-                    Some(b'\\') => {
-                        let c = match b.get(*i + 1) {
-                            Some(b'n') => '\n',
-                            Some(b't') => '\t',
-                            Some(b'r') => '\r',
-                            Some(b'u') => {
-                                let hex = std::str::from_utf8(b.get(*i + 2..*i + 6).unwrap_or(&[]))
-                                    .ok()
-                                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                                    .and_then(char::from_u32);
-                                let Some(c) = hex else {
-                                    return err(*i, "bad \\u escape");
-                                };
-                                *i += 4;
-                                c
-                            }
-                            Some(&c) => c as char,
-                            None => return err(*i, "unterminated string"),
-                        };
-                        s.push(c);
-                        *i += 2;
-                    }
-                    Some(_) => {
-                        // Copy one UTF-8 character.
-                        let rest = std::str::from_utf8(&b[*i..]).map_err(|e| e.to_string())?;
-                        let c = rest.chars().next().unwrap_or('\0');
-                        s.push(c);
-                        *i += c.len_utf8();
-                    }
-                }
-            }
-        }
-        Some(b't') if b[*i..].starts_with(b"true") => {
-            *i += 4;
-            Ok(Value::Bool(true))
-        }
-        Some(b'f') if b[*i..].starts_with(b"false") => {
-            *i += 5;
-            Ok(Value::Bool(false))
-        }
-        Some(b'n') if b[*i..].starts_with(b"null") => {
-            *i += 4;
-            Ok(Value::Null)
-        }
-        Some(_) => {
-            let start = *i;
-            while *i < b.len() && matches!(b[*i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
-                *i += 1;
-            }
-            std::str::from_utf8(&b[start..*i])
+/// `maptest field NAME...`: reads one JSON object on stdin (the last line
+/// that is one, so a command's text output before its JSON summary is
+/// skipped) and prints each named field's value on a line of its own.
+/// A missing field or no object at all is an error.
+pub fn print_fields(names: &[String]) -> io::Result<bool> {
+    let mut text = String::new();
+    io::stdin().read_to_string(&mut text)?;
+    let object = text
+        .lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
                 .ok()
-                .and_then(|t| t.parse().ok())
-                .map(Value::Num)
-                .ok_or_else(|| format!("bad value at byte {start}"))
-        }
+                .filter(|v| v.is_object())
+        })
+        .ok_or_else(|| io::Error::other("field: no JSON object on stdin"))?;
+    for name in names {
+        let value = field(&object, name)
+            .ok_or_else(|| io::Error::other(format!("field: no field '{name}' in {object}")))?;
+        println!("{value}");
     }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -218,24 +55,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_what_it_writes() {
-        let v = parse(&format!(
-            "{{\"a\": [1, -2.5e1, true, null], \"b\": {}, \"c\": {{}}}}",
-            string("x\"y\n\u{1}é")
-        ))
-        .unwrap();
-        assert_eq!(v.get("a").unwrap().arr()[1].num(), Some(-25.0));
-        assert_eq!(v.get("a").unwrap().arr()[2], Value::Bool(true));
-        assert_eq!(v.get("b").unwrap().str(), Some("x\"y\n\u{1}é"));
-        assert_eq!(v.get("c"), Some(&Value::Obj(vec![])));
-        assert!(parse("[1,]").is_err());
-        assert!(parse("{\"a\" 1}").is_err());
-        assert!(parse("[1] x").is_err());
+    fn fields_as_a_shell_wants_them() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"ok":3,"name":"a \"b\"","list":[1,2],"yes":true}"#).unwrap();
+        assert_eq!(field(&v, "ok").as_deref(), Some("3"));
+        assert_eq!(field(&v, "name").as_deref(), Some("a \"b\""));
+        assert_eq!(field(&v, "list").as_deref(), Some("[1,2]"));
+        assert_eq!(field(&v, "yes").as_deref(), Some("true"));
+        assert_eq!(field(&v, "missing"), None);
     }
 
     #[test]
-    fn escapes() {
-        assert_eq!(string("ok"), "\"ok\"");
-        assert_eq!(string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    fn records_are_escaped() {
+        #[derive(Serialize)]
+        struct R<'a> {
+            s: &'a str,
+        }
+        assert_eq!(line(&R { s: "q\"\n" }).unwrap(), r#"{"s":"q\"\n"}"#);
     }
 }

@@ -2,7 +2,7 @@
 //! the device's contract and reports its counters. See `maptest --help`.
 
 #[path = "../../src/abi.rs"]
-#[allow(dead_code)]
+#[allow(dead_code)] // The module's side of the ABI (ioctl limits, v1 size) is not the tool's.
 mod abi;
 mod bench;
 mod bench_fault;
@@ -18,59 +18,51 @@ mod rng;
 mod stress;
 mod verify;
 
+use clap::Parser;
+use cli::Command;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args().skip(1)) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("maptest: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit with status 2, `--help` and `--version` with 0.
+    let cli = cli::Cli::parse();
+    let opts = &cli.opts;
     if let Some(uid) = opts.uid {
         if let Err(e) = drop_privileges(uid) {
             eprintln!("maptest: --uid {uid}: {e}");
             return ExitCode::FAILURE;
         }
     }
-    let result = match &opts.command {
-        cli::Command::Help => {
-            print!("{}", cli::USAGE);
-            Ok(true)
-        }
-        cli::Command::Info => device::info(&opts).map(|()| true),
-        cli::Command::Read => device::read(&opts).map(|()| true),
-        cli::Command::Stats => device::print_stats(&opts).map(|()| true),
-        cli::Command::Touch => device::touch(&opts).map(|()| true),
-        cli::Command::Verify(expect) => verify::verify(&opts, *expect),
-        cli::Command::Hold { mapped, seconds } => {
-            device::hold(&opts, *mapped, *seconds).map(|()| true)
-        }
-        cli::Command::Exercise { family, cycles } => exercise::run(&opts, family, *cycles),
-        cli::Command::Picture => picture::run(&opts),
-        cli::Command::BenchAlloc => bench::run(&opts, opts.rounds.unwrap_or(21), opts.iterations),
-        cli::Command::BenchFault => bench_fault::run(
-            &opts,
-            opts.rounds.unwrap_or(12),
-            &opts.sizes_mib,
-            &opts.fault_around,
-            &opts.modes,
-        ),
-        cli::Command::BenchPlot { alloc, fault } => bench_plot::run(alloc, fault),
-        cli::Command::Stress => stress::run(&opts, opts.procs, opts.seconds, opts.seed),
-        cli::Command::Fuzz => match &opts.keep {
-            Some(keep) => fuzz::replay_kept(&opts, opts.seed, opts.calls, keep),
-            None => fuzz::run(&opts, opts.seed, opts.seconds, opts.calls),
-        },
-    };
-    match result {
+    match run(opts, &cli.command) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("maptest: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs one command: `Ok(false)` when it ran and found a failure.
+fn run(opts: &cli::Options, command: &Command) -> std::io::Result<bool> {
+    let done = |()| true;
+    match command {
+        Command::Info => device::info(opts).map(done),
+        Command::Read => device::read(opts).map(done),
+        Command::Stats => device::print_stats(opts).map(done),
+        Command::Touch => device::touch(opts).map(done),
+        Command::Verify(expect) => verify::verify(opts, *expect),
+        Command::Hold(h) => device::hold(opts, h.mapped, h.seconds).map(done),
+        Command::Exercise(e) => exercise::run(opts, e.family, e.cycles),
+        Command::Picture => picture::run(opts),
+        Command::BenchAlloc(b) => bench::run(opts, b),
+        Command::BenchFault(b) => bench_fault::run(opts, b),
+        Command::BenchPlot(p) => bench_plot::run(&p.alloc, &p.fault),
+        Command::Stress(s) => stress::run(opts, s.procs, s.seconds, s.seed),
+        Command::Fuzz(f) => match &f.keep {
+            Some(keep) => fuzz::replay_kept(opts, f.seed, f.calls as usize, keep),
+            None => fuzz::run(opts, f.seed, f.seconds, f.calls as usize),
+        },
+        Command::Field(f) => json::print_fields(&f.names),
     }
 }
 

@@ -295,9 +295,28 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
     let missing = procs - reports;
     drop(file);
     if opts.json {
-        println!(
-            "{{\"procs\":{procs},\"seconds\":{seconds},\"seed\":{seed},\"operations\":{ops},\"reads_checked\":{reads},\"errors\":{errors},\"crashed\":{crashed},\"missing\":{missing}}}"
-        );
+        /// The `--json` record of `maptest stress`.
+        #[derive(serde::Serialize)]
+        struct Stress {
+            procs: u32,
+            seconds: u64,
+            seed: u64,
+            operations: u64,
+            reads_checked: u64,
+            errors: u64,
+            crashed: u32,
+            missing: u32,
+        }
+        crate::json::print(&Stress {
+            procs,
+            seconds,
+            seed,
+            operations: ops,
+            reads_checked: reads,
+            errors,
+            crashed,
+            missing,
+        })?;
     } else {
         println!(
             "stress: {procs} processes, {seconds} s, seed {seed}: {ops} operations, {reads} reads checked, {errors} integrity errors, {crashed} crashed workers"
