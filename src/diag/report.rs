@@ -93,7 +93,11 @@ impl fmt::Display for Size {
     }
 }
 
-/// What a run of pages looks like physically.
+/// The most runs a report line lists with `pfn_runs=` (a kernel log line
+/// holds about a thousand characters).
+const LISTED_RUNS: usize = 32;
+
+/// What some pages look like physically.
 struct Frames {
     pages: usize,
     runs: usize,
@@ -101,6 +105,8 @@ struct Frames {
     last: usize,
     zone: Option<Zone>,
     mixed_zones: bool,
+    /// The first [`LISTED_RUNS`] runs: first pfn, length.
+    listed: [(usize, usize); LISTED_RUNS],
 }
 
 impl Frames {
@@ -112,30 +118,56 @@ impl Frames {
             last: 0,
             zone: None,
             mixed_zones: false,
+            listed: [(0, 0); LISTED_RUNS],
         };
-        let mut prev: Option<usize> = None;
-        for p in it {
-            let pfn = p.pfn().0;
-            if prev.is_none_or(|q| q + 1 != pfn) {
-                fr.runs += 1;
+        for (start, len) in page::pfn_runs(it) {
+            if fr.runs < LISTED_RUNS {
+                fr.listed[fr.runs] = (start.0, len);
             }
-            if fr.pages == 0 {
-                fr.first = pfn;
+            if fr.runs == 0 {
+                fr.first = start.0;
             }
-            fr.last = pfn;
-            match fr.zone {
-                None => fr.zone = Some(p.zone()),
-                Some(z) if z != p.zone() => fr.mixed_zones = true,
-                _ => {}
+            fr.runs += 1;
+            fr.pages += len;
+            fr.last = start.0 + len - 1;
+            // A run can cross a zone boundary: look at both of its ends.
+            for pfn in [start.0, fr.last] {
+                let Some(z) = page::Pfn(pfn).page().map(|p| p.zone()) else {
+                    continue;
+                };
+                match fr.zone {
+                    None => fr.zone = Some(z),
+                    Some(y) if y != z => fr.mixed_zones = true,
+                    _ => {}
+                }
             }
-            prev = Some(pfn);
-            fr.pages += 1;
         }
         fr
     }
 
     fn contiguous(&self) -> bool {
         self.runs == 1
+    }
+}
+
+/// `pfn_runs=0xSTART+LEN,...` for the runs of a scattered buffer (with
+/// `...` when there are more than [`LISTED_RUNS`]); nothing for one run.
+struct ListedRuns<'a>(&'a Frames);
+
+impl fmt::Display for ListedRuns<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fr = self.0;
+        if fr.runs < 2 {
+            return Ok(());
+        }
+        f.write_str(" pfn_runs=")?;
+        for (i, (start, len)) in fr.listed.iter().take(fr.runs).enumerate() {
+            write!(f, "{}{:#x}+{}", if i == 0 { "" } else { "," }, start, len)?;
+        }
+        if fr.runs > LISTED_RUNS {
+            f.write_str(",...")?;
+        }
+        Ok(())
     }
 }
 
@@ -170,12 +202,13 @@ impl Report {
         let verdict = if ok { "PASS" } else { "FAIL" };
         match addr {
             Some((va, fr)) if self.show_addresses => pr_info!(
-                "report: {} virt={:p} phys={:#x} pfns={:#x}..{:#x}: {}\n",
+                "report: {} virt={:p} phys={:#x} pfns={:#x}..{:#x}{}: {}\n",
                 what,
                 va,
                 (fr.first as u64) << bindings::PAGE_SHIFT,
                 fr.first,
                 fr.last,
+                format_args!("{}", ListedRuns(fr)),
                 verdict
             ),
             _ => pr_info!("report: {}: {}\n", what, verdict),
@@ -406,8 +439,8 @@ enum Before {
 /// large allocations get exactly these, each contiguous and none adjacent
 /// to another: the state of a machine whose free memory is fragmented at
 /// the 4 MiB level. Returns the blocks still held (freed when dropped) and
-/// how many were given back. Costs `8n` MiB for a moment (32 MiB for the
-/// report's 16 MiB probe); takes nothing beyond what is free without
+/// how many were given back. Costs `8n` MiB for a moment (128 MiB for the
+/// report's 64 MiB probe); takes nothing beyond what is free without
 /// reclaim (`__GFP_NORETRY`).
 fn interleave_top_blocks(n: usize) -> (KVec<Pages>, usize) {
     let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_NORETRY;
@@ -461,7 +494,7 @@ impl fmt::Display for After {
 /// machine the top-order blocks it gets are often adjacent and ascending,
 /// so a 64 MiB buffer may come out as one run; after
 /// [`interleave_top_blocks`] a buffer is as many runs and as many
-/// physical pieces as blocks (4 for the report's 16 MiB). `pieces=` counts
+/// physical pieces as blocks (16 for the report's 64 MiB). `pieces=` counts
 /// the physical extents whatever the mapping order: adjacent blocks mapped
 /// in descending order are many runs but one piece. `runs=` reports
 /// what really happened either way.
@@ -500,14 +533,9 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
     }
 }
 
-/// Runs every probe, logs one line each and the summary; returns
-/// `(checks, failed)`.
-pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (usize, usize) {
-    let mut r = Report {
-        show_addresses,
-        checks: 0,
-        failed: 0,
-    };
+/// Logs the memory layout: page and block size, limits, free memory, and
+/// with `show_addresses` the regions' kernel addresses.
+fn log_layout(show_addresses: bool) {
     let area = vmalloc::vmalloc_area();
     pr_info!(
         "report: layout: page_size={} max_order={} ({} blocks) kmalloc_max={} vmalloc_area={}TiB free_pages={} totalram_pages={}\n",
@@ -527,6 +555,72 @@ pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (
             area.end
         );
     }
+}
+
+/// One object of the module's own slab cache.
+fn probe_cache<T>(r: &mut Report, cache: &KmemCache<T>, sample: T) {
+    match cache.alloc(sample, Gfp::GFP_KERNEL) {
+        Ok(obj) => {
+            let va = obj.as_ptr().cast::<u8>();
+            let fr = Frames::of(PageRef::from_virt(va).into_iter());
+            r.line(
+                format_args!(
+                    "kmem_cache_alloc cache={:?} object_size={} region={} zone={}",
+                    cache.name(),
+                    cache.object_size(),
+                    Region::of(va),
+                    fr.zone.map_or("?", Zone::name)
+                ),
+                Some((va, &fr)),
+                Region::of(va) == Region::DirectMap,
+            );
+        }
+        Err(e) => r.failed_alloc(format_args!("kmem_cache_alloc cache={:?}", cache.name()), e),
+    }
+}
+
+/// A mempool whose backing fails: the reserve still serves `min_nr`.
+fn probe_mempool(r: &mut Report) {
+    let backing = FailableKmalloc::new(256);
+    let pool = match Mempool::with_backing(4, &backing) {
+        Ok(pool) => pool,
+        Err(e) => return r.failed_alloc(format_args!("mempool_create min_nr=4"), e),
+    };
+    backing.set_failing(true);
+    let mut served = 0;
+    let mut held = KVec::new();
+    // Ask for one more than the reserve holds: the fifth must fail.
+    for _ in 0..5 {
+        let Ok(e) = pool.alloc(Gfp::GFP_NOWAIT) else {
+            break;
+        };
+        served += 1;
+        if held.push(e, kernel::alloc::flags::GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+    drop(held);
+    backing.set_failing(false);
+    r.line(
+        format_args!(
+            "mempool_alloc min_nr=4 element=256B backing=failing served_from_reserve={} reserve_after_free={}",
+            served,
+            pool.reserve()
+        ),
+        None,
+        served == 4 && pool.reserve() == 4,
+    );
+}
+
+/// Runs every probe and logs one line each, then the summary
+/// (`allocation report: N checks, N passed, N failed`).
+pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) {
+    let mut r = Report {
+        show_addresses,
+        checks: 0,
+        failed: 0,
+    };
+    log_layout(show_addresses);
 
     probe_pages(&mut r, Gfp::GFP_KERNEL, 0);
     probe_pages(&mut r, Gfp::GFP_KERNEL, 3);
@@ -553,61 +647,12 @@ pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (
         KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).map(drop),
         EINVAL,
     );
-
-    match cache.alloc(sample, Gfp::GFP_KERNEL) {
-        Ok(obj) => {
-            let va = obj.as_ptr().cast::<u8>();
-            let fr = Frames::of(PageRef::from_virt(va).into_iter());
-            r.line(
-                format_args!(
-                    "kmem_cache_alloc cache={:?} object_size={} region={} zone={}",
-                    cache.name(),
-                    cache.object_size(),
-                    Region::of(va),
-                    fr.zone.map_or("?", Zone::name)
-                ),
-                Some((va, &fr)),
-                Region::of(va) == Region::DirectMap,
-            );
-        }
-        Err(e) => r.failed_alloc(format_args!("kmem_cache_alloc cache={:?}", cache.name()), e),
-    }
-
-    // A mempool whose backing fails: the reserve still serves min_nr.
-    let backing = FailableKmalloc::new(256);
-    match Mempool::with_backing(4, &backing) {
-        Ok(pool) => {
-            backing.set_failing(true);
-            let mut served = 0;
-            let mut held = KVec::new();
-            // Ask for one more than the reserve holds: the fifth must fail.
-            for _ in 0..5 {
-                let Ok(e) = pool.alloc(Gfp::GFP_NOWAIT) else {
-                    break;
-                };
-                served += 1;
-                if held.push(e, kernel::alloc::flags::GFP_KERNEL).is_err() {
-                    break;
-                }
-            }
-            drop(held);
-            backing.set_failing(false);
-            r.line(
-                format_args!(
-                    "mempool_alloc min_nr=4 element=256B backing=failing served_from_reserve={} reserve_after_free={}",
-                    served,
-                    pool.reserve()
-                ),
-                None,
-                served == 4 && pool.reserve() == 4,
-            );
-        }
-        Err(e) => r.failed_alloc(format_args!("mempool_create min_nr=4"), e),
-    }
+    probe_cache(&mut r, cache, sample);
+    probe_mempool(&mut r);
 
     probe_vmalloc(&mut r, 16 * PAGE_SIZE, Before::Nothing);
     probe_vmalloc(&mut r, 64 << 20, Before::Nothing);
-    probe_vmalloc(&mut r, 16 << 20, Before::InterleavedBlocks);
+    probe_vmalloc(&mut r, 64 << 20, Before::InterleavedBlocks);
 
     pr_info!(
         "allocation report: {} checks, {} passed, {} failed\n",
@@ -615,5 +660,4 @@ pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) -> (
         r.checks - r.failed,
         r.failed
     );
-    (r.checks, r.failed)
 }

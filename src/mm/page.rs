@@ -56,6 +56,43 @@ pub(crate) const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 /// The size of a page in bytes.
 pub(crate) const PAGE_SIZE: usize = 1 << bindings::PAGE_SHIFT;
 
+/// The physically contiguous runs of some pages, in the order given: each
+/// item is a run's first frame and its length in pages. A vmalloc buffer
+/// whose pages happen to be adjacent is one run; `count()` is how
+/// scattered it is.
+pub(crate) struct PfnRuns<I> {
+    pages: I,
+    /// The run being extended: first pfn, length.
+    current: Option<(usize, usize)>,
+}
+
+/// The runs of `pages` (see [`PfnRuns`]).
+pub(crate) fn pfn_runs<'a, I: Iterator<Item = PageRef<'a>>>(pages: I) -> PfnRuns<I> {
+    PfnRuns {
+        pages,
+        current: None,
+    }
+}
+
+impl<'a, I: Iterator<Item = PageRef<'a>>> Iterator for PfnRuns<I> {
+    type Item = (Pfn, usize);
+
+    fn next(&mut self) -> Option<(Pfn, usize)> {
+        for p in self.pages.by_ref() {
+            let pfn = p.pfn().0;
+            match self.current {
+                Some((start, len)) if start + len == pfn => self.current = Some((start, len + 1)),
+                Some((start, len)) => {
+                    self.current = Some((pfn, 1));
+                    return Some((Pfn(start), len));
+                }
+                None => self.current = Some((pfn, 1)),
+            }
+        }
+        self.current.take().map(|(start, len)| (Pfn(start), len))
+    }
+}
+
 /// A page frame number: a physical address divided by [`PAGE_SIZE`].
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub(crate) struct Pfn(pub usize);

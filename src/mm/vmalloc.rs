@@ -41,7 +41,9 @@
 
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
-use crate::mm::page::{uninit_bytes_mut, Contents, Init, PageRef, Uninit, UserPage, PAGE_SIZE};
+use crate::mm::page::{
+    pfn_runs, uninit_bytes_mut, Contents, Init, PageRef, Uninit, UserPage, PAGE_SIZE,
+};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -94,20 +96,6 @@ fn page_len(len: usize) -> Result<usize> {
 unsafe fn vmalloc_page(ptr: NonNull<u8>, index: usize) -> Option<NonNull<bindings::page>> {
     // SAFETY: the address lies inside a live vmalloc buffer (the contract).
     NonNull::new(unsafe { bindings::vmalloc_to_page(ptr.as_ptr().add(index * PAGE_SIZE).cast()) })
-}
-
-/// How many physically contiguous runs `pages` form.
-fn runs<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> usize {
-    let mut runs = 0;
-    let mut prev: Option<usize> = None;
-    for p in pages {
-        let pfn = p.pfn().0;
-        if prev.is_none_or(|q| q + 1 != pfn) {
-            runs += 1;
-        }
-        prev = Some(pfn);
-    }
-    runs
 }
 
 impl VmallocBuf<Uninit> {
@@ -222,7 +210,7 @@ impl<S: Contents> VmallocBuf<S> {
     /// one contiguous block, `page_count()` means no two neighbours are
     /// adjacent in physical memory.
     pub(crate) fn phys_runs(&self) -> usize {
-        runs(self.pages())
+        pfn_runs(self.pages()).count()
     }
 }
 

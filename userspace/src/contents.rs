@@ -84,113 +84,152 @@ fn offsets(pages: usize) -> Vec<usize> {
 /// power-of-two fault-around window, so clipping at the VMA's end is hit).
 const OFFSET_MAP_PAGES: usize = 70;
 
+/// What the contents checks work on.
+struct Target<'a> {
+    /// The device, open read-write.
+    file: &'a File,
+    /// Its path, opened again read-only for `read()` and `MAP_PRIVATE`.
+    path: &'a str,
+    pages: usize,
+    ps: usize,
+    size: usize,
+    /// A read-write shared mapping of the whole buffer, made first.
+    whole: io::Result<Mapping>,
+}
+
+/// A named contents check.
+type Check = (&'static str, fn(&Target<'_>) -> Result<(), String>);
+
+/// The contents checks, in order: each writes a pattern generation one
+/// way and reads it back others.
+const CHECKS: &[Check] = &[
+    ("contents: every page stored through a whole mapping reads back with pread and read()", stores_through_mapping),
+    ("contents: pwrite of every page (last first) reads back through a fresh mapping and offset MAP_PRIVATE mappings", pwrite_last_first),
+    ("contents: write() in 1000-byte chunks reads back through an existing mapping and pread", write_chunks),
+    ("contents: stores through offset shared mappings land in their pages (pread of the whole buffer)", offset_stores),
+];
+
 /// Runs the contents checks on `file` (open read-write) of `pages` pages;
 /// `path` is opened again read-only for the `read()` and `MAP_PRIVATE`
 /// checks. Leaves the buffer holding pattern generation 4.
 pub fn run(file: &File, path: &str, pages: usize, ps: usize) -> Vec<Named> {
     let size = pages * ps;
-    let mut out = Vec::new();
     let rw = libc::PROT_READ | libc::PROT_WRITE;
-    let mut add = |name: &str, r: Result<(), String>| out.push((name.to_owned(), r));
-
-    // 1. Stores into a whole mapping, read back with pread and read().
     let whole = Mapping::new(file, size, rw, libc::MAP_SHARED, 0);
-    add(
-        "contents: every page stored through a whole mapping reads back with pread and read()",
-        (|| {
-            let m = whole.as_ref().map_err(|e| format!("mmap: {e}"))?;
-            let want = image(1, 0, pages, ps);
-            m.write_at(0, &want);
-            same(
-                "pread",
-                &device::pread(file, size, 0).map_err(io)?,
-                &want,
-                0,
-                ps,
-            )?;
-            let mut got = Vec::new();
-            File::open(path)
-                .map_err(io)?
-                .read_to_end(&mut got)
-                .map_err(io)?;
-            same("read() to EOF", &got, &want, 0, ps)
-        })(),
-    );
+    let t = Target {
+        file,
+        path,
+        pages,
+        ps,
+        size,
+        whole,
+    };
+    CHECKS
+        .iter()
+        .map(|(name, check)| ((*name).to_owned(), check(&t)))
+        .collect()
+}
 
-    // 2. pwrite of every page, last to first; a fresh mapping (new faults)
-    //    and read-only private mappings at many offsets read it back.
-    add(
-        "contents: pwrite of every page (last first) reads back through a fresh mapping and offset MAP_PRIVATE mappings",
-        (|| {
-            for p in (0..pages).rev() {
-                let n = device::pwrite(file, &page_image(2, p, ps), (p * ps) as u64).map_err(io)?;
-                if n != ps {
-                    return Err(format!("pwrite of page {p} wrote {n} bytes"));
-                }
-            }
-            let fresh = Mapping::new(file, size, libc::PROT_READ, libc::MAP_SHARED, 0)
-                .map_err(|e| format!("mmap: {e}"))?;
-            same("fresh mapping", &fresh.read_at(0, size), &image(2, 0, pages, ps), 0, ps)?;
-            let ro = File::open(path).map_err(io)?;
-            for o in offsets(pages) {
-                let n = (pages - o).min(OFFSET_MAP_PAGES);
-                let m = Mapping::new(&ro, n * ps, libc::PROT_READ, libc::MAP_PRIVATE, o * ps)
-                    .map_err(|e| format!("mmap at page {o}: {e}"))?;
-                same(
-                    &format!("MAP_PRIVATE mapping at page {o}"),
-                    &m.read_at(0, n * ps),
-                    &image(2, o, o + n, ps),
-                    o,
-                    ps,
-                )?;
-            }
-            Ok(())
-        })(),
-    );
+/// Stores into a whole mapping, read back with pread and read().
+fn stores_through_mapping(t: &Target<'_>) -> Result<(), String> {
+    let (file, path, pages, ps, size) = (t.file, t.path, t.pages, t.ps, t.size);
+    let m = t.whole.as_ref().map_err(|e| format!("mmap: {e}"))?;
+    let want = image(1, 0, pages, ps);
+    m.write_at(0, &want);
+    same(
+        "pread",
+        &device::pread(file, size, 0).map_err(io)?,
+        &want,
+        0,
+        ps,
+    )?;
+    let mut got = Vec::new();
+    File::open(path)
+        .map_err(io)?
+        .read_to_end(&mut got)
+        .map_err(io)?;
+    same("read() to EOF", &got, &want, 0, ps)
+}
 
-    // 3. write() in chunks that straddle pages; the old mapping (pages
-    //    already mapped) and pread see it.
-    add(
-        "contents: write() in 1000-byte chunks reads back through an existing mapping and pread",
-        (|| {
-            let m = whole.as_ref().map_err(|e| format!("mmap: {e}"))?;
-            let want = image(3, 0, pages, ps);
-            let mut f = file;
-            f.seek(SeekFrom::Start(0)).map_err(io)?;
-            for chunk in want.chunks(1000) {
-                let n = f.write(chunk).map_err(io)?;
-                if n != chunk.len() {
-                    return Err(format!("write() of {} bytes wrote {n}", chunk.len()));
-                }
-            }
-            same("existing mapping", &m.read_at(0, size), &want, 0, ps)?;
-            same(
-                "pread",
-                &device::pread(file, size, 0).map_err(io)?,
-                &want,
-                0,
-                ps,
-            )
-        })(),
-    );
+/// pwrite of every page, last to first; a fresh mapping (new faults)
+//    and read-only private mappings at many offsets read it back.
+fn pwrite_last_first(t: &Target<'_>) -> Result<(), String> {
+    let (file, path, pages, ps, size) = (t.file, t.path, t.pages, t.ps, t.size);
+    for p in (0..pages).rev() {
+        let n = device::pwrite(file, &page_image(2, p, ps), (p * ps) as u64).map_err(io)?;
+        if n != ps {
+            return Err(format!("pwrite of page {p} wrote {n} bytes"));
+        }
+    }
+    let fresh = Mapping::new(file, size, libc::PROT_READ, libc::MAP_SHARED, 0)
+        .map_err(|e| format!("mmap: {e}"))?;
+    same(
+        "fresh mapping",
+        &fresh.read_at(0, size),
+        &image(2, 0, pages, ps),
+        0,
+        ps,
+    )?;
+    let ro = File::open(path).map_err(io)?;
+    for o in offsets(pages) {
+        let n = (pages - o).min(OFFSET_MAP_PAGES);
+        let m = Mapping::new(&ro, n * ps, libc::PROT_READ, libc::MAP_PRIVATE, o * ps)
+            .map_err(|e| format!("mmap at page {o}: {e}"))?;
+        same(
+            &format!("MAP_PRIVATE mapping at page {o}"),
+            &m.read_at(0, n * ps),
+            &image(2, o, o + n, ps),
+            o,
+            ps,
+        )?;
+    }
+    Ok(())
+}
 
-    // 4. Stores through shared mappings at offsets land in their own pages.
-    add(
-        "contents: stores through offset shared mappings land in their pages (pread of the whole buffer)",
-        (|| {
-            let mut want = image(3, 0, pages, ps);
-            for o in offsets(pages) {
-                let n = (pages - o).min(OFFSET_MAP_PAGES);
-                let m = Mapping::new(file, n * ps, rw, libc::MAP_SHARED, o * ps)
-                    .map_err(|e| format!("mmap at page {o}: {e}"))?;
-                let part = image(4, o, o + n, ps);
-                m.write_at(0, &part);
-                want[o * ps..(o + n) * ps].copy_from_slice(&part);
-            }
-            same("pread", &device::pread(file, size, 0).map_err(io)?, &want, 0, ps)
-        })(),
-    );
-    out
+/// write() in chunks that straddle pages; the old mapping (pages
+//    already mapped) and pread see it.
+fn write_chunks(t: &Target<'_>) -> Result<(), String> {
+    let (file, pages, ps, size) = (t.file, t.pages, t.ps, t.size);
+    let m = t.whole.as_ref().map_err(|e| format!("mmap: {e}"))?;
+    let want = image(3, 0, pages, ps);
+    let mut f = file;
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    for chunk in want.chunks(1000) {
+        let n = f.write(chunk).map_err(io)?;
+        if n != chunk.len() {
+            return Err(format!("write() of {} bytes wrote {n}", chunk.len()));
+        }
+    }
+    same("existing mapping", &m.read_at(0, size), &want, 0, ps)?;
+    same(
+        "pread",
+        &device::pread(file, size, 0).map_err(io)?,
+        &want,
+        0,
+        ps,
+    )
+}
+
+/// Stores through shared mappings at offsets land in their own pages.
+fn offset_stores(t: &Target<'_>) -> Result<(), String> {
+    let (file, pages, ps, size) = (t.file, t.pages, t.ps, t.size);
+    let mut want = image(3, 0, pages, ps);
+    for o in offsets(pages) {
+        let n = (pages - o).min(OFFSET_MAP_PAGES);
+        let rw = libc::PROT_READ | libc::PROT_WRITE;
+        let m = Mapping::new(file, n * ps, rw, libc::MAP_SHARED, o * ps)
+            .map_err(|e| format!("mmap at page {o}: {e}"))?;
+        let part = image(4, o, o + n, ps);
+        m.write_at(0, &part);
+        want[o * ps..(o + n) * ps].copy_from_slice(&part);
+    }
+    same(
+        "pread",
+        &device::pread(file, size, 0).map_err(io)?,
+        &want,
+        0,
+        ps,
+    )
 }
 
 #[cfg(test)]

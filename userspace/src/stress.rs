@@ -224,20 +224,22 @@ fn worker(dev: &str, w: u32, deadline: Instant, seed: u64) -> Tally {
     me.t
 }
 
-/// `maptest stress`.
-pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bool> {
-    // Held for the whole run, so the module stays pinned from before the
-    // first worker starts until after the last one ends.
-    let file = device::open(&opts.device, false)?;
-    let size = device::stats(&file)?.buffer_size as usize;
-    if procs == 0 || procs as usize * SLOT > page_size().min(size) {
-        return Err(io::Error::other(format!(
-            "{procs} workers need a {}-byte slot each in every page: at most {}",
-            SLOT,
-            page_size() / SLOT
-        )));
-    }
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+/// The `--json` record of `maptest stress`: the workers' totals.
+#[derive(Debug, Default, serde::Serialize)]
+struct Summary {
+    procs: u32,
+    seconds: u64,
+    seed: u64,
+    operations: u64,
+    reads_checked: u64,
+    errors: u64,
+    crashed: u32,
+    missing: u32,
+}
+
+/// Forks `procs` workers; each writes one line "OPS READS ERRORS" to the
+/// pipe whose read end is returned with their pids.
+fn spawn(device: &str, procs: u32, deadline: Instant, seed: u64) -> io::Result<(Vec<i32>, File)> {
     let mut fds = [0i32; 2];
     // SAFETY: `fds` has room for the two pipe ends.
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
@@ -248,9 +250,9 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
         // SAFETY: single-threaded; the child runs `worker` and `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let t = worker(&opts.device, w, deadline, seed);
+            let t = worker(device, w, deadline, seed);
             // SAFETY: our copy of the pipe's write end.
-            let mut out = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+            let mut out = unsafe { File::from_raw_fd(fds[1]) };
             // One write(2) of less than PIPE_BUF bytes: atomic, so lines of
             // different workers never interleave.
             let _ =
@@ -265,64 +267,80 @@ pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bo
     }
     // SAFETY: the parent's copy of the write end, no longer needed.
     unsafe { libc::close(fds[1]) };
-    if !opts.json {
-        println!("stress: {procs} workers running for {seconds} s");
-    }
-    let mut crashed = 0;
+    // SAFETY: the read end, which we own from here on.
+    Ok((pids, unsafe { File::from_raw_fd(fds[0]) }))
+}
+
+/// Waits for the workers and adds up their lines.
+fn collect(pids: Vec<i32>, mut reports: File, sum: &mut Summary) -> io::Result<()> {
     for pid in pids {
         let mut status = 0;
         // SAFETY: waits for our own children.
         unsafe { libc::waitpid(pid, &mut status, 0) };
         if status != 0 {
-            crashed += 1;
+            sum.crashed += 1;
         }
     }
     let mut text = String::new();
-    // SAFETY: the read end, which we own from here on.
-    unsafe { std::fs::File::from_raw_fd(fds[0]) }.read_to_string(&mut text)?;
-    let (mut ops, mut reads, mut errors, mut reports) = (0u64, 0u64, 0u64, 0u32);
+    reports.read_to_string(&mut text)?;
+    let mut lines = 0;
     for line in text.lines() {
         let mut it = line
             .split_whitespace()
             .filter_map(|x| x.parse::<u64>().ok());
         if let (Some(o), Some(r), Some(e)) = (it.next(), it.next(), it.next()) {
-            ops += o;
-            reads += r;
-            errors += e;
-            reports += 1;
+            sum.operations += o;
+            sum.reads_checked += r;
+            sum.errors += e;
+            lines += 1;
         }
     }
-    let missing = procs - reports;
+    sum.missing = sum.procs - lines;
+    Ok(())
+}
+
+/// `maptest stress`.
+pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bool> {
+    // Held for the whole run, so the module stays pinned from before the
+    // first worker starts until after the last one ends.
+    let file = device::open(&opts.device, false)?;
+    let size = device::stats(&file)?.buffer_size as usize;
+    if procs == 0 || procs as usize * SLOT > page_size().min(size) {
+        return Err(io::Error::other(format!(
+            "{procs} workers need a {}-byte slot each in every page: at most {}",
+            SLOT,
+            page_size() / SLOT
+        )));
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let (pids, reports) = spawn(&opts.device, procs, deadline, seed)?;
+    if !opts.json {
+        println!("stress: {procs} workers running for {seconds} s");
+    }
+    let mut sum = Summary {
+        procs,
+        seconds,
+        seed,
+        ..Summary::default()
+    };
+    collect(pids, reports, &mut sum)?;
     drop(file);
     if opts.json {
-        /// The `--json` record of `maptest stress`.
-        #[derive(serde::Serialize)]
-        struct Stress {
-            procs: u32,
-            seconds: u64,
-            seed: u64,
-            operations: u64,
-            reads_checked: u64,
-            errors: u64,
-            crashed: u32,
-            missing: u32,
-        }
-        crate::json::print(&Stress {
-            procs,
-            seconds,
-            seed,
-            operations: ops,
-            reads_checked: reads,
-            errors,
-            crashed,
-            missing,
-        })?;
+        crate::json::print(&sum)?;
     } else {
         println!(
-            "stress: {procs} processes, {seconds} s, seed {seed}: {ops} operations, {reads} reads checked, {errors} integrity errors, {crashed} crashed workers"
+            "stress: {procs} processes, {seconds} s, seed {seed}: {} operations, {} reads checked, {} integrity errors, {} crashed workers",
+            sum.operations, sum.reads_checked, sum.errors, sum.crashed
         );
     }
-    Ok(errors == 0 && crashed == 0 && missing == 0 && ops > 0 && reads > 0)
+    let s = &sum;
+    Ok(
+        s.errors == 0
+            && s.crashed == 0
+            && s.missing == 0
+            && s.operations > 0
+            && s.reads_checked > 0,
+    )
 }
 
 #[cfg(test)]
