@@ -243,6 +243,18 @@ pub fn label_positions(xs: &[f64], gap: f64, max: f64) -> Vec<f64> {
     out
 }
 
+/// A probe's name for panel 1: the API, and its order or size (`after=`
+/// and cache names are panel 2's and the log's business), so that every
+/// label fits the room under its bar.
+fn short_label(label: &str) -> String {
+    let mut words = label.split_whitespace();
+    let api = words.next().unwrap_or("?");
+    match words.next() {
+        Some(w) if w.starts_with("order=") || w.starts_with("size=") => format!("{api} {w}"),
+        _ => api.to_owned(),
+    }
+}
+
 /// Panel 1: the direct map and the vmalloc area, each probe at its offset
 /// in its region (log scale), labelled vertically below the bar.
 fn address_panel(s: &mut String, probes: &[Probe], layout: Option<(u64, u64, u64)>, y: f64) {
@@ -280,10 +292,7 @@ fn address_panel(s: &mut String, probes: &[Probe], layout: Option<(u64, u64, u64
             .map(|p| {
                 let off = p.virt.saturating_sub(base);
                 let x = 20.0 + 960.0 * (((off + 1) as f64).log2() / 48.0).min(1.0);
-                // Short labels (the probe's first two words): `after=`
-                // is panel 2's business.
-                let short = p.label.split(" after=").next().unwrap_or(&p.label);
-                (x, format!("{short} +{off:#x}"))
+                (x, format!("{} +{off:#x}", short_label(&p.label)))
             })
             .collect();
         marks.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -456,6 +465,19 @@ mod tests {
         );
         assert_eq!(p[1].runs, [(0x2000, 1024), (0x4000, 1024)]);
         assert!(p[1].more_runs && !p[0].more_runs);
+    }
+
+    #[test]
+    fn short_labels() {
+        assert_eq!(short_label("alloc_pages order=3"), "alloc_pages order=3");
+        assert_eq!(
+            short_label("vmalloc size=64MiB after=16-interleaved-4MiB-blocks"),
+            "vmalloc size=64MiB"
+        );
+        assert_eq!(
+            short_label("kmem_cache_alloc cache=\"mapdrv_object\""),
+            "kmem_cache_alloc"
+        );
     }
 
     #[test]
