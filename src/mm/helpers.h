@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Prototypes of src/mm/helpers.c; the Rust side is src/mm/helpers.rs. */
+/*
+ * The C helpers of src/mm/helpers.c, declared once, here. helpers.c includes
+ * this file, so the compiler checks every definition against it; bindgen
+ * turns it into the Rust declarations at build time (Kbuild:
+ * helpers_generated.rs, included by src/mm/helpers.rs), as the kernel does
+ * for rust/helpers. Each comment is the Rust doc of its function: what it
+ * calls and its safety contract, which is the contract of the C API.
+ */
 #ifndef MAPDRV_HELPERS_H
 #define MAPDRV_HELPERS_H
 
@@ -8,41 +15,157 @@
 #include <linux/slab.h>
 #include <linux/types.h>
 
+/**
+ * `page_to_pfn()`. `page` must point to a valid `struct page`.
+ */
 unsigned long mapdrv_page_to_pfn(const struct page *page);
+/**
+ * `pfn_to_page()`. `pfn` must satisfy `pfn_valid()`.
+ */
 struct page *mapdrv_pfn_to_page(unsigned long pfn);
+/**
+ * `pfn_valid()`. Always safe.
+ */
 bool mapdrv_pfn_valid(unsigned long pfn);
+/**
+ * `virt_addr_valid()`: `addr` is in the direct map and backed by a
+ * valid page. Always safe.
+ */
 bool mapdrv_virt_addr_valid(const void *addr);
+/**
+ * `virt_to_page()`. `addr` must satisfy `virt_addr_valid()`.
+ */
 struct page *mapdrv_virt_to_page(const void *addr);
+/**
+ * `page_address()`. `page` must point to a valid `struct page`.
+ */
 void *mapdrv_page_address(const struct page *page);
+/**
+ * `pfn_to_kaddr()`: plain arithmetic on the direct map. Always safe;
+ * the result is meaningful only for a valid pfn.
+ */
 void *mapdrv_pfn_to_virt(unsigned long pfn);
+/**
+ * `page_zonenum()`. `page` must point to a valid `struct page`.
+ */
 int mapdrv_page_zonenum(const struct page *page);
+/**
+ * `page_count()`. `page` must point to a valid `struct page`.
+ */
 int mapdrv_page_count(const struct page *page);
+/**
+ * `PageReserved()`. `page` must point to a valid `struct page`.
+ */
 bool mapdrv_page_reserved(const struct page *page);
+/**
+ * `mark_page_reserved()`. The caller must own `page` (order 0).
+ */
 void mapdrv_mark_page_reserved(struct page *page);
+/**
+ * `get_page()`. The caller must hold a reference to `page` (or own
+ * the memory it describes).
+ */
 void mapdrv_get_page(struct page *page);
+/**
+ * `__get_free_pages()`. `order <= MAX_PAGE_ORDER`; may sleep per `gfp`.
+ */
 unsigned long mapdrv_get_free_pages(gfp_t gfp, unsigned int order);
+/**
+ * `get_zeroed_page()`. May sleep per `gfp`.
+ */
 unsigned long mapdrv_get_zeroed_page(gfp_t gfp);
+/**
+ * `kmalloc()`. May sleep per `gfp`.
+ */
 void *mapdrv_kmalloc(size_t size, gfp_t gfp);
+/**
+ * `kmem_cache_create()`. `name` must outlive the cache. Sleeps.
+ */
 struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 					    slab_flags_t flags, void (*ctor)(void *));
+/**
+ * `kmem_cache_alloc()`. `s` must be a live cache; may sleep per `gfp`.
+ */
 void *mapdrv_kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp);
+/**
+ * `mempool_create()`. `data` must stay valid for the pool's life. Sleeps.
+ */
 mempool_t *mapdrv_mempool_create(int min_nr, mempool_alloc_t *alloc_fn, mempool_free_t *free_fn, void *data);
+/**
+ * `mempool_alloc()`. `pool` must be live; may sleep per `gfp`.
+ */
 void *mapdrv_mempool_alloc(mempool_t *pool, gfp_t gfp);
+/**
+ * `pool->curr_nr`: elements in the reserve now. `pool` must be live.
+ */
 int mapdrv_mempool_curr_nr(mempool_t *pool);
+/**
+ * `__vmalloc()` (`vmalloc()` is `__vmalloc(size, GFP_KERNEL)`). Sleeps.
+ */
 void *mapdrv_vmalloc(unsigned long size, gfp_t gfp);
+/**
+ * `vmalloc_user()`: a zeroed buffer whose area is marked
+ * `VM_USERMAP`, as `remap_vmalloc_range()` requires. Sleeps.
+ */
 void *mapdrv_vmalloc_user(unsigned long size);
+/**
+ * `vfree()` (bindgen does not expose it). `addr` must be a live
+ * vmalloc buffer the caller owns, or NULL. Sleeps.
+ */
 void mapdrv_vfree(const void *addr);
+/**
+ * `remap_vmalloc_range()` (exported, absent from the bindings).
+ * `vma` must be a VMA being set up in `mmap` with the mmap lock held
+ * for writing; `addr` a live `VM_USERMAP` vmalloc buffer. Sleeps.
+ */
 int mapdrv_remap_vmalloc_range(struct vm_area_struct *vma, void *addr, unsigned long pgoff);
+/**
+ * `PAGE_OFFSET`, the start of the direct map. Always safe.
+ */
 unsigned long mapdrv_page_offset(void);
+/**
+ * `VMALLOC_START`. Always safe.
+ */
 unsigned long mapdrv_vmalloc_start(void);
+/**
+ * `VMALLOC_END`. Always safe.
+ */
 unsigned long mapdrv_vmalloc_end(void);
+/**
+ * `global_zone_page_state(NR_FREE_PAGES)`. Always safe.
+ */
 unsigned long mapdrv_nr_free_pages(void);
+/**
+ * `totalram_pages()`. Always safe.
+ */
 unsigned long mapdrv_totalram_pages(void);
+/**
+ * The C value of GFP mask number `which` (see `src/mm/helpers.c`). Always safe.
+ */
 gfp_t mapdrv_gfp_c_value(unsigned int which);
+/**
+ * Whether `gfp`'s zone modifiers are in `GFP_ZONE_BAD`. Always safe.
+ */
 bool mapdrv_gfp_zone_bad(gfp_t gfp);
+/**
+ * `copy_to_user()`, with hardened usercopy's `check_copy_size()`.
+ * `from` must be valid for reads of `n` bytes; `to` may be any user
+ * address (faults are handled). Returns the bytes *not* copied. Sleeps.
+ */
 unsigned long mapdrv_copy_to_user(void __user *to, const void *from, unsigned long n);
+/**
+ * `copy_from_user()`, as above in the other direction: `to` must be
+ * valid for writes of `n` bytes. Returns the bytes *not* copied. Sleeps.
+ */
 unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned long n);
+/**
+ * `cond_resched()`. Process context only.
+ */
 void mapdrv_cond_resched(void);
+/**
+ * `free_reserved_page()`. The caller must own `page`, marked with
+ * `mark_page_reserved()`, with no other reference to it.
+ */
 void mapdrv_free_reserved_page(struct page *page);
 
 #endif /* MAPDRV_HELPERS_H */
