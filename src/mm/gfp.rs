@@ -373,37 +373,43 @@ impl fmt::Display for Zone {
 #[kunit_tests(mapdrv_gfp)]
 mod tests {
     use super::*;
-    use crate::mm::helpers::mapdrv_gfp_c_value;
+    use crate::mm::helpers;
 
-    /// Every mask here equals the C macro of the same name, in the order of
-    /// the table in `mapdrv_gfp_c_value()`.
+    /// Every mask here equals the C macro of the same name: `mapdrv_c_NAME`
+    /// is `NAME` as helpers.c computes it (a name C does not define is a
+    /// compile error here).
     #[test]
     fn masks_match_c() {
-        let ours = [
-            Gfp::GFP_KERNEL,
-            Gfp::GFP_ATOMIC,
-            Gfp::GFP_NOWAIT,
-            Gfp::GFP_NOIO,
-            Gfp::GFP_NOFS,
-            Gfp::GFP_USER,
-            Gfp::GFP_HIGHUSER,
-            Gfp::GFP_HIGHUSER_MOVABLE,
-            Gfp::GFP_DMA,
-            Gfp::GFP_DMA32,
-            Gfp::__GFP_ZERO,
-            Gfp::__GFP_NOWARN,
-            Gfp::__GFP_NORETRY,
-            Gfp::__GFP_RETRY_MAYFAIL,
-            Gfp::__GFP_HIGH,
-            Gfp::__GFP_MOVABLE,
-            Gfp::__GFP_HIGHMEM,
-            Gfp::__GFP_ACCOUNT,
-        ];
-        for (i, g) in ours.iter().enumerate() {
-            // SAFETY: `mapdrv_gfp_c_value` only reads a constant table.
-            let c = unsafe { mapdrv_gfp_c_value(i as u32) };
-            assert_eq!(g.as_raw(), c);
+        macro_rules! same_as_c {
+            ($($name:ident),* $(,)?) => {$(
+                kernel::macros::paste! {
+                    // SAFETY: a `const` object of helpers.c, initialised at
+                    // compile time and never written.
+                    let c = unsafe { helpers::[<mapdrv_c_ $name>] };
+                }
+                assert_eq!(Gfp::$name.as_raw(), c);
+            )*};
         }
+        same_as_c!(
+            GFP_KERNEL,
+            GFP_ATOMIC,
+            GFP_NOWAIT,
+            GFP_NOIO,
+            GFP_NOFS,
+            GFP_USER,
+            GFP_HIGHUSER,
+            GFP_HIGHUSER_MOVABLE,
+            GFP_DMA,
+            GFP_DMA32,
+            __GFP_ZERO,
+            __GFP_NOWARN,
+            __GFP_NORETRY,
+            __GFP_RETRY_MAYFAIL,
+            __GFP_HIGH,
+            __GFP_MOVABLE,
+            __GFP_HIGHMEM,
+            __GFP_ACCOUNT,
+        );
     }
 
     /// The kernel crate's own constants agree with ours where they overlap.

@@ -78,16 +78,8 @@ unsigned long mapdrv_nr_free_pages(void) { return global_zone_page_state(NR_FREE
 unsigned long mapdrv_totalram_pages(void) { return totalram_pages(); }
 
 /* The C values of the GFP masks, to check src/mm/gfp.rs against (KUnit). */
-gfp_t mapdrv_gfp_c_value(unsigned int which)
-{
-	static const gfp_t values[] = {
-		GFP_KERNEL, GFP_ATOMIC, GFP_NOWAIT, GFP_NOIO, GFP_NOFS, GFP_USER, GFP_HIGHUSER,
-		GFP_HIGHUSER_MOVABLE, GFP_DMA, GFP_DMA32, __GFP_ZERO, __GFP_NOWARN, __GFP_NORETRY,
-		__GFP_RETRY_MAYFAIL, __GFP_HIGH, __GFP_MOVABLE, __GFP_HIGHMEM, __GFP_ACCOUNT,
-	};
-
-	return which < ARRAY_SIZE(values) ? values[which] : 0;
-}
+#define MAPDRV_DEFINE_GFP(name) const gfp_t mapdrv_c_##name = name;
+MAPDRV_GFP_MASKS(MAPDRV_DEFINE_GFP)
 
 /* gfp_zone()'s table of invalid zone-modifier combinations (include/linux/gfp.h). */
 bool mapdrv_gfp_zone_bad(gfp_t gfp)

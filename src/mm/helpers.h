@@ -139,10 +139,21 @@ unsigned long mapdrv_nr_free_pages(void);
  * `totalram_pages()`. Always safe.
  */
 unsigned long mapdrv_totalram_pages(void);
-/**
- * The C value of GFP mask number `which` (see `src/mm/helpers.c`). Always safe.
+/*
+ * The GFP masks src/mm/gfp.rs defines, as C computes them: one constant
+ * mapdrv_c_NAME = NAME per mask, declared here and defined in helpers.c
+ * from the same list, so KUnit compares each Rust mask with the C macro of
+ * the same name (mm::gfp's masks_match_c).
  */
-gfp_t mapdrv_gfp_c_value(unsigned int which);
+#define MAPDRV_GFP_MASKS(X)                                                     \
+	X(GFP_KERNEL) X(GFP_ATOMIC) X(GFP_NOWAIT) X(GFP_NOIO) X(GFP_NOFS)       \
+	X(GFP_USER) X(GFP_HIGHUSER) X(GFP_HIGHUSER_MOVABLE) X(GFP_DMA)          \
+	X(GFP_DMA32) X(__GFP_ZERO) X(__GFP_NOWARN) X(__GFP_NORETRY)             \
+	X(__GFP_RETRY_MAYFAIL) X(__GFP_HIGH) X(__GFP_MOVABLE) X(__GFP_HIGHMEM) \
+	X(__GFP_ACCOUNT)
+#define MAPDRV_DECLARE_GFP(name) extern const gfp_t mapdrv_c_##name;
+MAPDRV_GFP_MASKS(MAPDRV_DECLARE_GFP)
+#undef MAPDRV_DECLARE_GFP
 /**
  * Whether `gfp`'s zone modifiers are in `GFP_ZONE_BAD`. Always safe.
  */
