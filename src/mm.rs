@@ -7,6 +7,8 @@
 //! `rust/kernel/alloc/` and `rust/kernel/mm/virt.rs`; each file wraps the C
 //! API it names and carries its KUnit suite at the bottom:
 //!
+//! - [`owned`]: the owner every byte-addressed allocation below is an
+//!   instance of (pointer, size, how to free, what is known of the bytes);
 //! - [`gfp`]: GFP masks and zones;
 //! - [`page`]: `alloc_pages()` / `__get_free_pages()` of any order, pfn /
 //!   page / virtual conversions, reserved pages, and the only pages that
@@ -27,6 +29,7 @@ pub(crate) mod gfp;
 pub(crate) mod helpers;
 pub(crate) mod kmalloc;
 pub(crate) mod mempool;
+pub(crate) mod owned;
 pub(crate) mod page;
 pub(crate) mod slab;
 pub(crate) mod virt;

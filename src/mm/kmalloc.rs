@@ -13,7 +13,7 @@
 //! is physically contiguous, so it is limited to what one buddy block can
 //! hold: `KMALLOC_MAX_SIZE` (4 MiB). [`KmallocBuf`] owns one such object and
 //! `kfree()`s it on `Drop`. `ksize()` reports the size class actually
-//! reserved; only the requested `len()` is exposed.
+//! reserved; only the requested `size()` is exposed.
 //!
 //! The `kernel` crate's `KBox<T>` (allocator `Kmalloc`) is the typed,
 //! everyday way to kmalloc in Rust; this type is the byte-level view:
@@ -22,9 +22,9 @@
 //! # Examples
 //!
 //! ```ignore
-//! use crate::{gfp::Gfp, kmalloc::KmallocBuf};
+//! use crate::mm::{gfp::Gfp, kmalloc::KmallocBuf};
 //! let buf = KmallocBuf::zalloc(100, Gfp::GFP_KERNEL)?;   // kzalloc(100, GFP_KERNEL)
-//! assert_eq!(buf.len(), 100);                             // `KmallocBuf<Init>`
+//! assert_eq!(buf.size(), 100);                            // `KmallocBuf<Init>`
 //! assert_eq!(buf.ksize(), 128);                           // the kmalloc-128 class
 //! assert!(buf.as_slice().iter().all(|&b| b == 0));
 //! assert!(KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).is_err()); // > KMALLOC_MAX_SIZE
@@ -32,9 +32,8 @@
 
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
-use crate::mm::page::{uninit_bytes_mut, Contents, Init, PageRef, Uninit, PAGE_SIZE};
-use core::marker::PhantomData;
-use core::mem::MaybeUninit;
+use crate::mm::owned::{Contents, Init, Owned, Release, Uninit};
+use crate::mm::page::{PageRef, PAGE_SIZE};
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
@@ -42,28 +41,27 @@ use kernel::prelude::*;
 /// The largest request `kmalloc()` can ever satisfy (`KMALLOC_MAX_SIZE`).
 pub(crate) const KMALLOC_MAX_SIZE: usize = bindings::KMALLOC_MAX_SIZE as usize;
 
-/// One `kmalloc()`ed object of `len` bytes, `kfree()`d on `Drop`.
+/// Gives a `kmalloc()` object back with `kfree()`.
+pub(crate) struct Kfree;
+
+// SAFETY: `KmallocBuf`'s constructors hand `Owned` only `kmalloc()` objects,
+// which `kfree()` frees from any thread and any context.
+unsafe impl Release for Kfree {
+    #[inline]
+    unsafe fn release(&self, ptr: NonNull<u8>, _size: usize) {
+        // SAFETY: a `kmalloc()` object being dropped (the trait's contract).
+        unsafe { bindings::kfree(ptr.as_ptr().cast()) };
+    }
+}
+
+/// One `kmalloc()`ed object of the requested size, `kfree()`d on `Drop`.
 ///
 /// `S` says what is known of the contents: [`KmallocBuf::alloc`] gives
 /// [`Uninit`] (`MaybeUninit<u8>` views), [`KmallocBuf::zalloc`] and
-/// [`KmallocBuf::fill`] give [`Init`] (`u8` views).
-///
-/// # Invariants
-///
-/// `ptr` was returned by `kmalloc()`/`kzalloc()` for a request of `len`
-/// bytes (`0 < len <= KMALLOC_MAX_SIZE`) and is exclusively owned. If `S`
-/// is [`Init`], all `len` bytes have been written.
-pub(crate) struct KmallocBuf<S: Contents = Uninit> {
-    ptr: NonNull<u8>,
-    len: usize,
-    _contents: PhantomData<S>,
-}
-
-// SAFETY: owned memory, freeable from any context that may call `kfree()`
-// (any context).
-unsafe impl<S: Contents> Send for KmallocBuf<S> {}
-// SAFETY: `&self` methods only read.
-unsafe impl<S: Contents> Sync for KmallocBuf<S> {}
+/// [`Owned::fill`] give [`Init`] (`u8` views). `size()` is the size
+/// requested, `0 < size <= KMALLOC_MAX_SIZE`; [`KmallocBuf::ksize`] the
+/// size class behind it.
+pub(crate) type KmallocBuf<S = Uninit> = Owned<Kfree, S>;
 
 fn check_len(len: usize) -> Result {
     if len == 0 || len > KMALLOC_MAX_SIZE {
@@ -89,12 +87,9 @@ impl KmallocBuf<Uninit> {
         // choice via `gfp`.
         let ptr = unsafe { mapdrv_kmalloc(len, raw) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL result is an owned object of `len` bytes.
-        Ok(KmallocBuf {
-            ptr,
-            len,
-            _contents: PhantomData,
-        })
+        // SAFETY: a non-NULL result is an object of `len` bytes that we own,
+        // in the direct map and kernel-private, freed by `kfree()`.
+        Ok(unsafe { Owned::from_raw(ptr, len, Kfree) })
     }
 }
 
@@ -106,62 +101,19 @@ impl KmallocBuf<Init> {
         // SAFETY: `__GFP_ZERO` zeroed the object.
         Ok(unsafe { buf.assume_init() })
     }
-
-    /// The requested bytes.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        // SAFETY: `len` owned, written bytes of direct-mapped memory;
-        // `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
 }
 
 impl<S: Contents> KmallocBuf<S> {
-    /// The same object, known to be initialised.
-    ///
-    /// # Safety
-    ///
-    /// All `len` bytes must have been written.
-    unsafe fn assume_init(self) -> KmallocBuf<Init> {
-        let this = core::mem::ManuallyDrop::new(self);
-        // INVARIANT: the same owned object; initialised per the caller.
-        KmallocBuf {
-            ptr: this.ptr,
-            len: this.len,
-            _contents: PhantomData,
-        }
-    }
-
-    /// Fills the requested bytes with `byte`; from then on `u8` views.
-    pub(crate) fn fill(mut self, byte: u8) -> KmallocBuf<Init> {
-        for b in self.as_uninit_mut() {
-            b.write(byte);
-        }
-        // SAFETY: every byte was just written.
-        unsafe { self.assume_init() }
-    }
-
-    /// The requested bytes, possibly uninitialised, writable.
-    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
-        unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.len) }
-    }
-
     /// The size actually reserved: the size class (`ksize()`).
     pub(crate) fn ksize(&self) -> usize {
-        // SAFETY: `ptr` is a live kmalloc object (type invariant).
-        unsafe { bindings::ksize(self.ptr.as_ptr().cast()) }
-    }
-
-    /// The object's (direct-map) address.
-    #[inline]
-    pub(crate) fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
+        // SAFETY: a live kmalloc object (`Owned`'s invariant, `Kfree`).
+        unsafe { bindings::ksize(self.as_ptr().cast()) }
     }
 
     /// The pages the object spans, first to last.
     pub(crate) fn pages(&self) -> impl Iterator<Item = PageRef<'_>> + '_ {
-        let start = self.ptr.as_ptr() as usize & !(PAGE_SIZE - 1);
-        let end = self.ptr.as_ptr() as usize + self.len;
+        let start = self.as_ptr() as usize & !(PAGE_SIZE - 1);
+        let end = self.as_ptr() as usize + self.size();
         (start..end).step_by(PAGE_SIZE).map(|va| {
             // SAFETY: kmalloc memory lies in the direct map, so
             // `virt_to_page()` is valid for every page the object spans,
@@ -170,14 +122,6 @@ impl<S: Contents> KmallocBuf<S> {
                 PageRef::from_raw(NonNull::new_unchecked(mapdrv_virt_to_page(va as *const _)))
             }
         })
-    }
-}
-
-impl<S: Contents> Drop for KmallocBuf<S> {
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant we own this kmalloc object; this is
-        // the only place it is freed.
-        unsafe { bindings::kfree(self.ptr.as_ptr().cast()) };
     }
 }
 

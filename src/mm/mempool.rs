@@ -44,7 +44,8 @@
 
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
-use crate::mm::page::{uninit_bytes, uninit_bytes_mut, PageRef, MAX_ORDER, PAGE_SIZE};
+use crate::mm::owned::{Contents, Owned, Release, Uninit};
+use crate::mm::page::{PageRef, MAX_ORDER, PAGE_SIZE};
 use crate::mm::slab::KmemCache;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -258,8 +259,19 @@ impl<'b> Mempool<'b> {
         // backing; sleeping is the caller's choice via `gfp`.
         let e = unsafe { mapdrv_mempool_alloc(self.pool.as_ptr(), raw) };
         let elem = NonNull::new(e).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL element of this pool, now ours.
-        Ok(PoolElement { elem, pool: self })
+        let (ptr, size) = match self.kind {
+            // SAFETY: a page pool's element is a `struct page *` we now own.
+            ElementKind::Pages(order) => (
+                unsafe { PageRef::from_raw(elem.cast()) }.direct_map_addr(),
+                PAGE_SIZE << order,
+            ),
+            ElementKind::Bytes(n) => (elem.as_ptr().cast(), n),
+        };
+        // INVARIANT: a non-NULL element `mempool_alloc()` took from this pool.
+        let free = PoolFree { elem, pool: self };
+        // SAFETY: the element's `size` bytes at `ptr` (direct map) are ours
+        // until `mempool_free()`; nothing maps them into user space.
+        Ok(unsafe { Owned::from_raw(NonNull::new_unchecked(ptr), size, free) })
     }
 
     /// The raw `mempool_t`, for calling C directly (benchmarks).
@@ -294,67 +306,53 @@ impl Drop for Mempool<'_> {
     }
 }
 
-/// One element of a [`Mempool`], returned with `mempool_free()` on `Drop`.
+/// Returns a mempool element to its pool with `mempool_free()`. Holds the
+/// element as the pool knows it (for page pools a `struct page *`, not the
+/// memory's address) and borrows the pool.
 ///
 /// # Invariants
 ///
-/// `elem` is an element of the live pool `pool`, owned by this value. (The
-/// element borrows its pool rather than copying what it needs of it: two
-/// words to carry around, and the pool's kind is read only when asked.)
-pub(crate) struct PoolElement<'p> {
+/// `elem` is an element that `mempool_alloc()` took from `pool`.
+pub(crate) struct PoolFree<'p> {
     elem: NonNull<c_void>,
     pool: &'p Mempool<'p>,
 }
 
-// SAFETY: an owned element; `mempool_free()` works from any thread.
-unsafe impl Send for PoolElement<'_> {}
-// SAFETY: `&PoolElement` only reads.
-unsafe impl Sync for PoolElement<'_> {}
+// SAFETY: an element of a live pool; `mempool_free()` takes it back from
+// any thread (`&Mempool` is `Send`, the pool being `Sync`).
+unsafe impl Send for PoolFree<'_> {}
+// SAFETY: shared access only reads the two pointers.
+unsafe impl Sync for PoolFree<'_> {}
 
-impl PoolElement<'_> {
-    /// For page pools: the first page of the element's block.
-    pub(crate) fn page(&self) -> Option<PageRef<'_>> {
-        match self.pool.kind {
-            // SAFETY: a page pool's element is a `struct page *` we own.
-            ElementKind::Pages(_) => Some(unsafe { PageRef::from_raw(self.elem.cast()) }),
-            ElementKind::Bytes(_) => None,
-        }
-    }
-
-    /// The element's memory address (for page pools, the direct-map address).
-    pub(crate) fn as_ptr(&self) -> *mut u8 {
-        match self.page() {
-            Some(p) => p.direct_map_addr(),
-            None => self.elem.as_ptr().cast(),
-        }
-    }
-
-    /// The element's size in bytes.
-    pub(crate) fn len(&self) -> usize {
-        match self.pool.kind {
-            ElementKind::Bytes(n) => n,
-            ElementKind::Pages(order) => PAGE_SIZE << order,
-        }
-    }
-
-    /// The element's memory, holding whatever its previous user left, or
-    /// nothing ever written: possibly uninitialised bytes.
-    pub(crate) fn as_uninit(&self) -> &[MaybeUninit<u8>] {
-        // SAFETY: `len()` owned bytes at `as_ptr()`; `&self` excludes writers.
-        unsafe { uninit_bytes(self.as_ptr(), self.len()) }
-    }
-
-    /// The element's memory, writable.
-    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
-        unsafe { uninit_bytes_mut(self.as_ptr(), self.len()) }
+// SAFETY: `Mempool::alloc` hands `Owned` the memory of an element it took
+// from this pool, which `mempool_free()` returns, from any thread and any
+// context the pool's `free` function accepts (all of mapdrv's backings
+// free from any context).
+unsafe impl Release for PoolFree<'_> {
+    #[inline]
+    unsafe fn release(&self, _ptr: NonNull<u8>, _size: usize) {
+        // SAFETY: the element belongs to the live pool (type invariant) and
+        // is returned once (the trait's contract).
+        unsafe { bindings::mempool_free(self.elem.as_ptr(), self.pool.pool.as_ptr()) };
     }
 }
 
-impl Drop for PoolElement<'_> {
-    fn drop(&mut self) {
-        // SAFETY: the element belongs to the live pool and is returned once.
-        unsafe { bindings::mempool_free(self.elem.as_ptr(), self.pool.pool.as_ptr()) };
+/// One element of a [`Mempool`], returned with `mempool_free()` on `Drop`.
+/// It holds whatever its previous user left, or nothing ever written: its
+/// views are `MaybeUninit<u8>` until [`Owned::fill`]. The element borrows
+/// its pool rather than copying what it needs of it: two words to carry
+/// around, and the pool's kind is read only when asked.
+pub(crate) type PoolElement<'p> = Owned<PoolFree<'p>, Uninit>;
+
+impl<S: Contents> Owned<PoolFree<'_>, S> {
+    /// For page pools: the first page of the element's block.
+    pub(crate) fn page(&self) -> Option<PageRef<'_>> {
+        let f = self.release();
+        match f.pool.kind {
+            // SAFETY: a page pool's element is a `struct page *` we own.
+            ElementKind::Pages(_) => Some(unsafe { PageRef::from_raw(f.elem.cast()) }),
+            ElementKind::Bytes(_) => None,
+        }
     }
 }
 
@@ -443,7 +441,7 @@ mod tests {
         held.pop();
         assert_eq!(pool.reserve(), 1);
         let again = pool.alloc(Gfp::GFP_NOWAIT)?;
-        assert_eq!(again.len(), 512);
+        assert_eq!(again.size(), 512);
         drop(again);
         drop(held);
         assert_eq!(pool.reserve(), MIN);
@@ -484,7 +482,7 @@ mod tests {
             // SAFETY: every byte was written just above.
             assert_eq!(unsafe { b.assume_init() }, 0xab);
         }
-        assert!(e.len() >= 200);
+        assert!(e.size() >= 200);
         Ok(())
     }
 
@@ -494,13 +492,13 @@ mod tests {
         let pages = Mempool::pages(2, 2)?;
         let e = pages.alloc(Gfp::GFP_KERNEL)?;
         let p = e.page().ok_or(EINVAL)?;
-        assert_eq!(e.len(), 4 * PAGE_SIZE);
+        assert_eq!(e.size(), 4 * PAGE_SIZE);
         assert_eq!(p.pfn().0 % 4, 0);
         assert_eq!(e.as_ptr(), p.direct_map_addr());
         let km = Mempool::kmalloc(3, 96)?;
         assert_eq!(km.reserve(), 3);
         let k = km.alloc(Gfp::GFP_KERNEL)?;
-        assert_eq!(k.len(), 96);
+        assert_eq!(k.size(), 96);
         assert!(k.page().is_none());
         Ok(())
     }

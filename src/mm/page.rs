@@ -36,6 +36,8 @@
 
 use crate::mm::gfp::{Gfp, Zone};
 use crate::mm::helpers::*;
+use crate::mm::owned::{uninit_bytes_mut, Owned, Release};
+pub(crate) use crate::mm::owned::{Contents, Init, Uninit};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -237,50 +239,6 @@ impl PageRef<'_> {
         // SAFETY: by the type invariant `ptr` is a valid `struct page`.
         unsafe { mapdrv_page_reserved(self.ptr.as_ptr()) }
     }
-}
-
-/// Marker: the memory may hold anything, including bytes nobody wrote
-/// (an allocation without `__GFP_ZERO`). Only [`MaybeUninit`] views.
-pub(crate) struct Uninit;
-
-/// Marker: every byte has been written (zeroed by the allocator or filled
-/// by this crate), so `&[u8]` views are sound.
-pub(crate) struct Init;
-
-mod sealed {
-    pub(crate) trait Sealed {}
-    impl Sealed for super::Uninit {}
-    impl Sealed for super::Init {}
-}
-
-/// What is known about the contents of an owned allocation: [`Uninit`] or
-/// [`Init`]. Sealed: a third state could claim initialisation it lacks.
-pub(crate) trait Contents: sealed::Sealed {}
-impl Contents for Uninit {}
-impl Contents for Init {}
-
-/// A view of `len` possibly uninitialised bytes at `ptr`.
-///
-/// # Safety
-///
-/// `ptr` must be valid for reads of `len` bytes for `'a`, and nothing may
-/// write them through another path during `'a`.
-#[inline]
-pub(crate) unsafe fn uninit_bytes<'a>(ptr: *const u8, len: usize) -> &'a [MaybeUninit<u8>] {
-    // SAFETY: per the function's contract; `MaybeUninit<u8>` accepts any byte.
-    unsafe { core::slice::from_raw_parts(ptr.cast(), len) }
-}
-
-/// A writable view of `len` possibly uninitialised bytes at `ptr`.
-///
-/// # Safety
-///
-/// `ptr` must be valid for reads and writes of `len` bytes for `'a`, and
-/// nothing else may access them during `'a`.
-#[inline]
-pub(crate) unsafe fn uninit_bytes_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut [MaybeUninit<u8>] {
-    // SAFETY: per the function's contract.
-    unsafe { core::slice::from_raw_parts_mut(ptr.cast(), len) }
 }
 
 fn check_order(order: u32) -> Result {
@@ -493,27 +451,27 @@ impl<S: Contents> Drop for Pages<S> {
     }
 }
 
+/// Gives a `__get_free_pages()` block of this order back with
+/// `free_pages(addr, order)`.
+pub(crate) struct FreePagesOrder(u32);
+
+// SAFETY: `FreePages`' constructors hand `Owned` only blocks that
+// `__get_free_pages(_, order)` or (order 0) `get_zeroed_page()` returned,
+// which `free_pages(addr, order)` frees from any thread and context.
+unsafe impl Release for FreePagesOrder {
+    #[inline]
+    unsafe fn release(&self, ptr: NonNull<u8>, _size: usize) {
+        // SAFETY: such a block being dropped (the trait's contract).
+        unsafe { bindings::free_pages(ptr.as_ptr() as usize as c_ulong, self.0) };
+    }
+}
+
 /// An owned block from `__get_free_pages()` / `get_zeroed_page()`, known by
 /// its direct-map address, given back by `Drop` with `free_pages(addr, order)`.
 ///
 /// As for [`Pages`], `S` says whether the contents are known
 /// ([`FreePages::zeroed`]: [`Init`]) or not ([`FreePages::alloc`]: [`Uninit`]).
-///
-/// # Invariants
-///
-/// `addr` is the address `__get_free_pages(_, order)` (or, with `order == 0`,
-/// `get_zeroed_page()`) returned, exclusively owned by this value. If `S`
-/// is [`Init`], every byte has been written.
-pub(crate) struct FreePages<S: Contents = Uninit> {
-    addr: NonNull<u8>,
-    order: u32,
-    _contents: PhantomData<S>,
-}
-
-// SAFETY: plain owned memory, as for `Pages`.
-unsafe impl<S: Contents> Send for FreePages<S> {}
-// SAFETY: `&self` methods only read.
-unsafe impl<S: Contents> Sync for FreePages<S> {}
+pub(crate) type FreePages<S = Uninit> = Owned<FreePagesOrder, S>;
 
 impl FreePages<Uninit> {
     /// `__get_free_pages(gfp, order)`: `EINVAL` for `order > MAX_ORDER` or
@@ -525,12 +483,9 @@ impl FreePages<Uninit> {
         // caller's choice via `gfp`.
         let addr = unsafe { mapdrv_get_free_pages(raw, order) };
         let addr = NonNull::new(addr as *mut u8).ok_or(ENOMEM)?;
-        // INVARIANT: a non-zero result is an owned block of this order.
-        Ok(FreePages {
-            addr,
-            order,
-            _contents: PhantomData,
-        })
+        // SAFETY: a non-zero result is a direct-mapped block of this order
+        // that we own, freed by `free_pages(addr, order)`.
+        Ok(unsafe { Owned::from_raw(addr, PAGE_SIZE << order, FreePagesOrder(order)) })
     }
 }
 
@@ -541,70 +496,28 @@ impl FreePages<Init> {
         // SAFETY: valid zone bits; sleeping is the caller's choice via `gfp`.
         let addr = unsafe { mapdrv_get_zeroed_page(raw) };
         let addr = NonNull::new(addr as *mut u8).ok_or(ENOMEM)?;
-        // INVARIANT: a non-zero result is an owned order-0 block, zeroed.
-        Ok(FreePages {
-            addr,
-            order: 0,
-            _contents: PhantomData,
-        })
-    }
-
-    /// The block's memory.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        // SAFETY: `size()` owned, direct-mapped, written bytes; `&self`
-        // excludes writers.
-        unsafe { core::slice::from_raw_parts(self.as_ptr(), self.size()) }
+        // SAFETY: a non-zero result is an owned, zeroed order-0 block in
+        // the direct map, freed by `free_pages(addr, 0)`.
+        Ok(unsafe { Owned::from_raw(addr, PAGE_SIZE, FreePagesOrder(0)) })
     }
 }
 
 impl<S: Contents> FreePages<S> {
-    /// The block's direct-map address.
-    #[inline]
-    pub(crate) fn as_ptr(&self) -> *mut u8 {
-        self.addr.as_ptr()
-    }
-
     /// The order of the block.
     #[inline]
     pub(crate) fn order(&self) -> u32 {
-        self.order
-    }
-
-    /// The size of the block in bytes.
-    #[inline]
-    pub(crate) fn size(&self) -> usize {
-        PAGE_SIZE << self.order
+        self.release().0
     }
 
     /// The first page (`virt_to_page(addr)`), for inspection.
     pub(crate) fn first(&self) -> PageRef<'_> {
-        // SAFETY: `addr` is a direct-map address of a page we own, so
+        // SAFETY: `as_ptr()` is the direct-map address of a page we own, so
         // `virt_to_page()` is valid for it and the page outlives `&self`.
         unsafe {
             PageRef::from_raw(NonNull::new_unchecked(mapdrv_virt_to_page(
-                self.addr.as_ptr().cast(),
+                self.as_ptr().cast(),
             )))
         }
-    }
-
-    /// The block's memory as possibly uninitialised bytes.
-    pub(crate) fn as_uninit(&self) -> &[MaybeUninit<u8>] {
-        // SAFETY: `size()` owned bytes; `&self` excludes writers.
-        unsafe { uninit_bytes(self.as_ptr(), self.size()) }
-    }
-
-    /// The block's memory as possibly uninitialised bytes, writable.
-    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
-        unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
-    }
-}
-
-impl<S: Contents> Drop for FreePages<S> {
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant we own the block at `addr` of this
-        // order; this is the only place it is freed.
-        unsafe { bindings::free_pages(self.addr.as_ptr() as usize as c_ulong, self.order) };
     }
 }
 

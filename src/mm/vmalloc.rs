@@ -41,11 +41,8 @@
 
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
-use crate::mm::page::{
-    pfn_runs, uninit_bytes_mut, Contents, Init, PageRef, Uninit, UserPage, PAGE_SIZE,
-};
-use core::marker::PhantomData;
-use core::mem::MaybeUninit;
+use crate::mm::owned::{Contents, Init, Owned, Release, Uninit};
+use crate::mm::page::{pfn_runs, PageRef, UserPage, PAGE_SIZE};
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
@@ -53,31 +50,30 @@ use kernel::mm::virt::VmaNew;
 use kernel::prelude::*;
 use kernel::uaccess::UserPtr;
 
+/// Gives a `vmalloc()` buffer back with `vfree()`.
+pub(crate) struct Vfree;
+
+// SAFETY: `VmallocBuf`'s constructors hand `Owned` only `__vmalloc()`
+// buffers. Any thread may `vfree()` one. (As with upstream's `VBox`, a drop
+// in atomic context is a `might_sleep()` report, not memory unsafety; from
+// interrupt context `vfree()` defers.)
+unsafe impl Release for Vfree {
+    #[inline]
+    unsafe fn release(&self, ptr: NonNull<u8>, _size: usize) {
+        // SAFETY: a vmalloc buffer being dropped (the trait's contract).
+        unsafe { mapdrv_vfree(ptr.as_ptr().cast()) };
+    }
+}
+
 /// A kernel-private `vmalloc()`ed buffer of whole pages, `vfree()`d on
 /// `Drop`.
 ///
 /// `S` says what is known of the contents ([`VmallocBuf::alloc`]:
-/// [`Uninit`], [`VmallocBuf::zalloc`] and [`VmallocBuf::fill`]: [`Init`]).
+/// [`Uninit`], [`VmallocBuf::zalloc`] and [`Owned::fill`]: [`Init`]).
 /// Nothing here maps the buffer into user space, which is why it may offer
-/// `&[u8]` views; a buffer for user space is a [`UserVmalloc`].
-///
-/// # Invariants
-///
-/// `ptr` was returned by `__vmalloc()` for `size` bytes, `size` is a
-/// non-zero multiple of `PAGE_SIZE`, and the buffer is exclusively owned.
-/// If `S` is [`Init`], every byte has been written.
-pub(crate) struct VmallocBuf<S: Contents = Uninit> {
-    ptr: NonNull<u8>,
-    size: usize,
-    _contents: PhantomData<S>,
-}
-
-// SAFETY: owned memory with no thread affinity: any thread may `vfree()` it.
-// (As with upstream's `VBox`, a drop in atomic context is a `might_sleep()`
-// report, not memory unsafety; from interrupt context `vfree()` defers.)
-unsafe impl<S: Contents> Send for VmallocBuf<S> {}
-// SAFETY: `&self` methods only read the memory or the page tables.
-unsafe impl<S: Contents> Sync for VmallocBuf<S> {}
+/// `&[u8]` views; a buffer for user space is a [`UserVmalloc`]. `size()` is
+/// a non-zero multiple of `PAGE_SIZE`.
+pub(crate) type VmallocBuf<S = Uninit> = Owned<Vfree, S>;
 
 /// `len` rounded up to whole pages, or `EINVAL` for 0 or an absurd size.
 fn page_len(len: usize) -> Result<usize> {
@@ -117,12 +113,9 @@ impl VmallocBuf<Uninit> {
         // process context.
         let ptr = unsafe { mapdrv_vmalloc(size as c_ulong, raw) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a non-NULL result is an owned buffer of `size` bytes.
-        Ok(VmallocBuf {
-            ptr,
-            size,
-            _contents: PhantomData,
-        })
+        // SAFETY: a non-NULL result is a buffer of `size` bytes that we own,
+        // mapped only in the vmalloc area, freed by `vfree()`.
+        Ok(unsafe { Owned::from_raw(ptr, size, Vfree) })
     }
 }
 
@@ -134,59 +127,20 @@ impl VmallocBuf<Init> {
         // SAFETY: `__GFP_ZERO` zeroed every page.
         Ok(unsafe { buf.assume_init() })
     }
-
-    /// The buffer's memory.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        // SAFETY: `size` owned, mapped, written bytes; `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
-    }
 }
 
 impl<S: Contents> VmallocBuf<S> {
-    /// The same buffer, known to be initialised.
-    ///
-    /// # Safety
-    ///
-    /// Every byte must have been written.
-    unsafe fn assume_init(self) -> VmallocBuf<Init> {
-        let this = core::mem::ManuallyDrop::new(self);
-        // INVARIANT: the same owned buffer; initialised per the caller.
-        VmallocBuf {
-            ptr: this.ptr,
-            size: this.size,
-            _contents: PhantomData,
-        }
-    }
-
-    /// The size in bytes (whole pages).
-    #[inline]
-    pub(crate) fn size(&self) -> usize {
-        self.size
-    }
-
     /// The number of pages.
     #[inline]
     pub(crate) fn page_count(&self) -> usize {
-        self.size / PAGE_SIZE
-    }
-
-    /// The buffer's address in the vmalloc area.
-    #[inline]
-    pub(crate) fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
+        self.size() / PAGE_SIZE
     }
 
     /// Whether the address lies in the vmalloc area (`is_vmalloc_addr()`).
     pub(crate) fn is_vmalloc_addr(&self) -> bool {
         // SAFETY: `is_vmalloc_addr()` only compares the address with the
         // bounds of the area.
-        unsafe { bindings::is_vmalloc_addr(self.ptr.as_ptr().cast()) }
-    }
-
-    /// The buffer's memory, possibly uninitialised, writable.
-    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
-        unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.size) }
+        unsafe { bindings::is_vmalloc_addr(self.as_ptr().cast()) }
     }
 
     /// The page behind page number `index` (`vmalloc_to_page()`), for
@@ -195,8 +149,8 @@ impl<S: Contents> VmallocBuf<S> {
         if index >= self.page_count() {
             return None;
         }
-        // SAFETY: `index` is inside our live buffer.
-        let p = unsafe { vmalloc_page(self.ptr, index) }?;
+        // SAFETY: `index` is inside our live buffer (`Owned`'s invariant).
+        let p = unsafe { vmalloc_page(NonNull::new_unchecked(self.as_ptr()), index) }?;
         // SAFETY: the page backs our buffer and lives as long as it.
         Some(unsafe { PageRef::from_raw(p) })
     }
@@ -214,11 +168,19 @@ impl<S: Contents> VmallocBuf<S> {
     }
 }
 
-impl<S: Contents> Drop for VmallocBuf<S> {
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant we own this vmalloc buffer; this is
-        // the only place it is freed.
-        unsafe { mapdrv_vfree(self.ptr.as_ptr().cast()) };
+/// Gives a `vmalloc_user()` buffer back with `vfree()`. A type of its own
+/// (not [`Vfree`]) so that [`UserVmalloc`], the only owner that can become
+/// a [`SharedUserVmalloc`], is not a [`VmallocBuf`]: only `vmalloc_user()`
+/// buffers are zeroed and marked `VM_USERMAP`.
+pub(crate) struct VfreeUser;
+
+// SAFETY: `UserVmalloc::zalloc` hands `Owned` only `vmalloc_user()`
+// buffers, which `vfree()` frees from any thread (as for `Vfree`).
+unsafe impl Release for VfreeUser {
+    #[inline]
+    unsafe fn release(&self, ptr: NonNull<u8>, _size: usize) {
+        // SAFETY: a vmalloc buffer being dropped (the trait's contract).
+        unsafe { mapdrv_vfree(ptr.as_ptr().cast()) };
     }
 }
 
@@ -228,22 +190,10 @@ impl<S: Contents> Drop for VmallocBuf<S> {
 /// It may be written through `&mut [u8]` (nothing else can see it yet);
 /// [`UserVmalloc::share`] then turns it into a [`SharedUserVmalloc`], the
 /// only type in this crate that hands out [`UserPage`]s. The order is
-/// enforced by the types: a shared buffer has no slice views at all.
-///
-/// # Invariants
-///
-/// `ptr` was returned by `vmalloc_user()` for `size` bytes (a non-zero
-/// multiple of `PAGE_SIZE`; zeroed, area marked `VM_USERMAP`), exclusively
-/// owned and never mapped into user space.
-pub(crate) struct UserVmalloc {
-    ptr: NonNull<u8>,
-    size: usize,
-}
-
-// SAFETY: owned memory, freed with `vfree()` in a sleepable context.
-unsafe impl Send for UserVmalloc {}
-// SAFETY: `&self` methods only read.
-unsafe impl Sync for UserVmalloc {}
+/// enforced by the types: a shared buffer has no slice views at all. The
+/// buffer is zeroed, `SHMLBA`-aligned, its area marked `VM_USERMAP`, and
+/// `size()` a non-zero multiple of `PAGE_SIZE`.
+pub(crate) type UserVmalloc = Owned<VfreeUser, Init>;
 
 impl UserVmalloc {
     /// `vmalloc_user(len)`, `len` rounded up to whole pages: zeroed,
@@ -258,40 +208,19 @@ impl UserVmalloc {
         // SAFETY: may sleep; callers are in process context.
         let ptr = unsafe { mapdrv_vmalloc_user(size as c_ulong) };
         let ptr = NonNull::new(ptr.cast()).ok_or(ENOMEM)?;
-        // INVARIANT: a fresh, zeroed, `VM_USERMAP` buffer, not mapped anywhere.
-        Ok(UserVmalloc { ptr, size })
-    }
-
-    /// The buffer's memory (zeroed at allocation).
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        // SAFETY: `size` owned, zeroed bytes that no user mapping can reach
-        // yet (type invariant); `&self` excludes writers.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
-    }
-
-    /// The buffer's memory, writable.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_slice`; `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
+        // SAFETY: a fresh, zeroed (hence `Init`) buffer of `size` bytes that
+        // we own, not mapped into user space yet, freed by `vfree()`.
+        Ok(unsafe { Owned::from_raw(ptr, size, VfreeUser) })
     }
 
     /// Ends the private phase: from now on the pages may be mapped into user
     /// space, and the kernel touches the memory only through raw copies.
     pub(crate) fn share(self) -> SharedUserVmalloc {
-        let this = core::mem::ManuallyDrop::new(self);
-        // INVARIANT: the same owned `vmalloc_user()` buffer; no reference
-        // to its memory survives (`as_slice` borrows ended with `self`).
-        SharedUserVmalloc {
-            ptr: this.ptr,
-            size: this.size,
-        }
-    }
-}
-
-impl Drop for UserVmalloc {
-    fn drop(&mut self) {
-        // SAFETY: we own the buffer; this is the only place it is freed.
-        unsafe { mapdrv_vfree(self.ptr.as_ptr().cast()) };
+        let (ptr, size, VfreeUser) = self.into_raw();
+        // INVARIANT: the same owned `vmalloc_user()` buffer, taken over from
+        // the `Owned` (which no longer frees it); no reference to its memory
+        // survives (the slice borrows ended with `self`).
+        SharedUserVmalloc { ptr, size }
     }
 }
 

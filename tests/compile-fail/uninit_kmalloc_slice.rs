@@ -1,8 +1,8 @@
 // Hole 2: make a `&[u8]` over a non-zeroed kmalloc object (a reference
 // to uninitialised bytes). `KmallocBuf<Uninit>` has no such view.
 // expect: error[E0599]
-// expect: no method named `as_slice` found for struct `kmalloc::KmallocBuf`
-// expect: `kmalloc::KmallocBuf<mm::page::Init>`
+// expect: no method named `as_slice` found for struct `owned::Owned<Kfree>`
+// expect: `owned::Owned<R, owned::Init>`
 use crate::mm::gfp::Gfp;
 use crate::mm::kmalloc::KmallocBuf;
 

@@ -2,7 +2,7 @@
 // `Pages<Uninit>` offers `MaybeUninit<u8>` views only.
 // expect: error[E0599]
 // expect: no method named `as_slice` found for struct `mm::page::Pages`
-// expect: `mm::page::Pages<mm::page::Init>`
+// expect: `mm::page::Pages<owned::Init>`
 use crate::mm::gfp::Gfp;
 use crate::mm::page::Pages;
 
