@@ -100,15 +100,15 @@ pub(super) struct Buffer {
 }
 
 impl Buffer {
+    /// The buffer's size in bytes.
     pub(super) fn size(&self) -> usize {
         self.mem.size()
     }
-}
 
-impl Buffer {
     /// Maps the aligned window of `n` buffer pages around the fault,
     /// clipped to the VMA and the buffer, in one go. Kept out of line so
-    /// that the classic path stays as small as its C original.
+    /// that the classic path stays as small as the C reference's
+    /// (`bench/mapdrv_cref.c`).
     #[inline(never)]
     fn fault_around<'f>(&'f self, vmf: &'f VmFault, n: usize) -> Result<Fault<'f>, FaultError> {
         let (index, addr) = (vmf.pgoff(), vmf.address());
