@@ -33,4 +33,6 @@ pub(crate) mod owned;
 pub(crate) mod page;
 pub(crate) mod slab;
 pub(crate) mod virt;
+
+mod tests;
 pub(crate) mod vmalloc;

@@ -723,20 +723,6 @@ mod tests {
         Ok(())
     }
 
-    /// Addresses outside the direct map have no `virt_to_page()`: we say
-    /// `None` instead of computing a bogus `struct page`.
-    #[test]
-    fn non_direct_map_addresses_are_refused() -> Result {
-        assert!(PageRef::from_virt(core::ptr::null()).is_none());
-        assert!(PageRef::from_virt(0x1000 as *const u8).is_none());
-        let v = crate::mm::vmalloc::VmallocBuf::alloc(PAGE_SIZE)?;
-        assert!(PageRef::from_virt(v.as_ptr()).is_none());
-        assert!(Pfn::from_virt(v.as_ptr()).is_none());
-        assert!(!Pfn(usize::MAX >> bindings::PAGE_SHIFT).is_valid());
-        assert!(Pfn(usize::MAX >> bindings::PAGE_SHIFT).page().is_none());
-        Ok(())
-    }
-
     /// Zone modifiers that `gfp_zone()` has no zone for are refused with
     /// `EINVAL` before the allocator (which would `VM_BUG_ON` on a
     /// `DEBUG_VM` kernel), by every page-allocator entry point.

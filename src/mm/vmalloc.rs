@@ -406,7 +406,6 @@ pub(crate) fn vmalloc_area() -> core::ops::Range<usize> {
 #[kunit_tests(mapdrv_vmalloc)]
 mod tests {
     use super::*;
-    use crate::mm::kmalloc::KmallocBuf;
 
     /// `vmalloc_user()`: zeroed, in the vmalloc area, page-granular.
     #[test]
@@ -448,19 +447,6 @@ mod tests {
         Ok(())
     }
 
-    /// A vmalloc buffer lives in the vmalloc area, not the direct map.
-    #[test]
-    fn lives_in_the_vmalloc_area() -> Result {
-        let b = VmallocBuf::alloc(3 * PAGE_SIZE)?;
-        assert!(b.is_vmalloc_addr());
-        assert!(vmalloc_area().contains(&(b.as_ptr() as usize)));
-        assert!(PageRef::from_virt(b.as_ptr()).is_none());
-        let k = KmallocBuf::alloc(64, Gfp::GFP_KERNEL)?;
-        // SAFETY: only compares the address with the area's bounds.
-        assert!(!unsafe { bindings::is_vmalloc_addr(k.as_ptr().cast()) });
-        Ok(())
-    }
-
     /// Sizes round up to whole pages; 0 is EINVAL; `vzalloc` is zero.
     #[test]
     fn sizes_and_zeroing() -> Result {
@@ -489,16 +475,6 @@ mod tests {
             assert_eq!(v, 0x40 + i as u8);
         }
         assert!(b.page(4).is_none());
-        Ok(())
-    }
-
-    /// 64 MiB: vmalloc succeeds where kmalloc cannot.
-    #[test]
-    fn sixty_four_mib() -> Result {
-        let b = VmallocBuf::alloc(64 << 20)?;
-        assert_eq!(b.page_count(), 16384);
-        assert!(b.phys_runs() >= 1 && b.phys_runs() <= b.page_count());
-        assert!(KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).is_err());
         Ok(())
     }
 
