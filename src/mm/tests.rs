@@ -8,7 +8,7 @@
 use kernel::prelude::*;
 
 #[kunit_tests(mapdrv_mm)]
-mod tests {
+mod cases {
     use super::*;
     use crate::mm::gfp::Gfp;
     use crate::mm::kmalloc::KmallocBuf;
