@@ -20,9 +20,9 @@
 //!
 //! `kmem_cache_destroy()` on a cache that still has objects is a bug (SLUB
 //! `WARN`s, leaks the cache, and the objects' later `kmem_cache_free()` is a
-//! use-after-free). Three designs prevent it; the 2025 `rust: slab` review
-//! (Vlastimil Babka for slab, with Danilo Krummrich, Benno Lossin and Alice
-//! Ryhl) weighed essentially these:
+//! use-after-free). Three designs prevent it (the discussion on
+//! rust-for-linux of a `kmem_cache` abstraction is recorded in
+//! `docs/04-slab.md`):
 //!
 //! 1. **Objects borrow the cache** (`CacheBox<'c, T>` holds `&'c
 //!    KmemCache<T>`). The borrow checker rejects destroying a cache with
