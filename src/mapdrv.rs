@@ -7,12 +7,12 @@
 //! - [`mm`] (`src/mm/`) and [`miscdev`]: the reusable layer, safe wrappers
 //!   of the kernel's allocators, of VMA fault handling and of misc devices;
 //!   it knows nothing of mapdrv and is the part to copy;
-//! - [`driver`] (`src/driver/`): `/dev/mapdrv`, a vmalloc buffer mapped
-//!   into user space one page per fault;
 //! - [`diag`] (`src/diag/`): the allocation report logged at load, and the
-//!   allocation cycles and microbenchmarks the tests run through ioctls.
+//!   allocation cycles and microbenchmarks the tests run through ioctls;
+//! - [`driver`] (`src/driver/`): `/dev/mapdrv`, a vmalloc buffer mapped
+//!   into user space one page per fault, whose ioctls run the diagnostics.
 //!
-//! [`abi`] is the user-space interface, one file shared with the `maptest`
+//! [`abi`], beside them, is the user-space interface, one file shared with the `maptest`
 //! tool. This crate root holds only the module declaration, the module
 //! state and its init/exit, like `samples/rust/rust_misc_device.rs`.
 
