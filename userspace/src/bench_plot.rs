@@ -310,6 +310,7 @@ fn legend_name(mode: &str) -> String {
         "eager" => "mapdrv eager (remap_vmalloc_range)".to_owned(),
         "anon" => "anonymous memory".to_owned(),
         other => match other.strip_prefix("fault-around-") {
+            Some("1") => "mapdrv fault-around, 1 page".to_owned(),
             Some(n) => format!("mapdrv fault-around, {n} pages"),
             None => other.to_owned(),
         },
