@@ -56,7 +56,7 @@ check: ## rustfmt + kernel CLIPPY=1 build + cargo clippy -D warnings
 
 fmt: ## reformat the module (kernel rustfmt config) and the tool
 	@. $(SCRIPTS)/lib.sh && load_toolchain && \
-		"$$MAPDRV_RUSTFMT" --config-path "$$($(SCRIPTS)/fetch-kernel)/.rustfmt.toml" --edition 2021 $$(find src -name "*.rs")
+		"$$MAPDRV_RUSTFMT" --config-path "$$($(SCRIPTS)/fetch-kernel)/.rustfmt.toml" --edition 2021 src/mapdrv.rs
 	@cd userspace && cargo fmt
 
 clippy: ## build the module with the kernel's CLIPPY=1

@@ -184,7 +184,10 @@ fn pieces<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<usize> {
             .ok()?;
     }
     heap_sort_by_key(&mut runs, |r| r.0);
-    let merged = runs.windows(2).filter(|w| w[0].0 + w[0].1 != w[1].0).count();
+    let merged = runs
+        .windows(2)
+        .filter(|w| w[0].0 + w[0].1 != w[1].0)
+        .count();
     Some(merged + usize::from(!runs.is_empty()))
 }
 
