@@ -260,11 +260,11 @@ impl<'b> Mempool<'b> {
         let e = unsafe { mapdrv_mempool_alloc(self.pool.as_ptr(), raw) };
         let elem = NonNull::new(e).ok_or(ENOMEM)?;
         let (ptr, size) = match self.kind {
-            // SAFETY: a page pool's element is a `struct page *` we now own.
-            ElementKind::Pages(order) => (
-                unsafe { PageRef::from_raw(elem.cast()) }.direct_map_addr(),
-                PAGE_SIZE << order,
-            ),
+            ElementKind::Pages(order) => {
+                // SAFETY: a page pool's element is a `struct page *` we now own.
+                let page = unsafe { PageRef::from_raw(elem.cast()) };
+                (page.direct_map_addr(), PAGE_SIZE << order)
+            }
             ElementKind::Bytes(n) => (elem.as_ptr().cast(), n),
         };
         // INVARIANT: a non-NULL element `mempool_alloc()` took from this pool.
