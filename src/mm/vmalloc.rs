@@ -149,7 +149,8 @@ impl<S: Contents> VmallocBuf<S> {
         if index >= self.page_count() {
             return None;
         }
-        // SAFETY: `index` is inside our live buffer (`Owned`'s invariant).
+        // SAFETY: `as_ptr()` is the non-null address of our live buffer
+        // (`Owned`'s invariant), and `index` is inside it (checked above).
         let p = unsafe { vmalloc_page(NonNull::new_unchecked(self.as_ptr()), index) }?;
         // SAFETY: the page backs our buffer and lives as long as it.
         Some(unsafe { PageRef::from_raw(p) })
