@@ -40,6 +40,12 @@ die() { printf 'mapdrv: error: %s\n' "$*" >&2; exit 1; }
 # version_ge A B: true when dotted version A >= B.
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
+# kernel_patches: the patches carried on top of Debian's kernel source, in
+# the order they apply; kernel_patches_id: a hash of their contents (the
+# empty set hashes too, so a tree is always labelled).
+kernel_patches() { ls "$MAPDRV_ROOT"/kernel/patches/*.patch 2>/dev/null | LC_ALL=C sort || true; }
+kernel_patches_id() { kernel_patches | xargs -r cat | sha256sum | cut -c1-16; }
+
 # The toolchain environment written by scripts/setup-toolchain.
 toolchain_env() { echo "$MAPDRV_CACHE/toolchain.env"; }
 

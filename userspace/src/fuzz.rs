@@ -433,8 +433,11 @@ fn commit_pages() -> io::Result<u64> {
     if unsafe { libc::sysinfo(&mut si) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    // `c_ulong` is `u64` on 64-bit targets and `u32` on 32-bit ones: `from`
+    // is right for both (an `as` cast is a no-op clippy flags on one of them).
     let unit = u64::from(si.mem_unit.max(1));
-    Ok((si.totalram as u64 + si.totalswap as u64) * unit / page_size() as u64)
+    let bytes = (u64::from(si.totalram) + u64::from(si.totalswap)) * unit;
+    Ok(bytes / page_size() as u64)
 }
 
 fn page_align(len: u64) -> Option<u64> {
