@@ -468,17 +468,21 @@ enum Before {
 
 /// Leaves `n` free blocks of the top order (`MAX_ORDER`, 4 MiB on x86-64)
 /// that are not next to each other: takes `2n` such blocks and gives back
-/// every other one. The buddy allocator does not merge blocks of the top
-/// order and hands the most recently freed one out first, so the next
-/// large allocations get exactly these, each contiguous and none adjacent
-/// to another: the state of a machine whose free memory is fragmented at
-/// the 4 MiB level. Returns the blocks still held (freed when dropped) and
-/// how many were given back. Costs `8n` MiB for a moment (128 MiB for the
-/// report's 64 MiB probe); takes nothing beyond what is free without
-/// reclaim (`__GFP_NORETRY`).
-fn interleave_top_blocks(n: usize) -> (KVec<Pages>, usize) {
+/// every other one, in address order, so that a block still held lies
+/// between any two given back: no two of them can ever form one physical
+/// piece. The buddy allocator does not merge blocks of the top order and
+/// hands the most recently freed one out first, so the next large
+/// allocations mostly get these: the state of a machine whose free memory
+/// is fragmented at the 4 MiB level. Mostly, not always: whatever asks the
+/// buddy allocator next, vmalloc's own 128 KiB page array included, may cut
+/// one of them up (see `docs/06-vmalloc.md`). Returns the blocks still held
+/// (freed when dropped) and the first pfn of each block given back. Costs
+/// `8n` MiB for a moment (128 MiB for the report's 64 MiB probe); takes
+/// nothing beyond what is free without reclaim (`__GFP_NORETRY`).
+fn interleave_top_blocks(n: usize) -> (KVec<Pages>, KVec<usize>) {
     let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_NORETRY;
     let mut taken = KVec::new();
+    let mut given_back = KVec::new();
     for _ in 0..2 * n {
         let Ok(p) = Pages::alloc(gfp, MAX_ORDER) else {
             break;
@@ -487,18 +491,36 @@ fn interleave_top_blocks(n: usize) -> (KVec<Pages>, usize) {
             break;
         }
     }
-    // In address order, so that a block kept lies between any two given
-    // back: no two of those are neighbours.
     heap_sort_by_key(&mut taken, |p| p.first().pfn().0);
-    let before = taken.len();
     let mut i = 0;
-    // Dropping an element frees its block: every other one goes back.
-    taken.retain(|_| {
+    // Dropping an element frees its block: every other one goes back (one
+    // whose pfn cannot be recorded is held instead, so every block given
+    // back is listed).
+    taken.retain(|p| {
         i += 1;
         i % 2 == 0
+            || given_back
+                .push(p.first().pfn().0, kernel::alloc::flags::GFP_KERNEL)
+                .is_err()
     });
-    let given_back = before - taken.len();
     (taken, given_back)
+}
+
+/// How many of the top-order blocks starting at `blocks` (first pfns) lie
+/// whole in the physical runs of `pages`.
+fn blocks_reused<'a>(pages: impl Iterator<Item = PageRef<'a>>, blocks: &[usize]) -> Option<usize> {
+    let block = 1usize << MAX_ORDER;
+    let mut runs = KVec::new();
+    for (start, len) in page::pfn_runs(pages) {
+        runs.push((start.0, len), kernel::alloc::flags::GFP_KERNEL)
+            .ok()?;
+    }
+    Some(
+        blocks
+            .iter()
+            .filter(|&&b| runs.iter().any(|&(s, l)| s <= b && b + block <= s + l))
+            .count(),
+    )
 }
 
 /// The report's words for what a probe did first (empty for nothing).
@@ -518,6 +540,19 @@ impl fmt::Display for After {
     }
 }
 
+/// How many of the blocks given back a buffer reused (nothing for
+/// [`Before::Nothing`]).
+struct Reused(Before, usize);
+
+impl fmt::Display for Reused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Before::Nothing => Ok(()),
+            Before::InterleavedBlocks => write!(f, " reused={}", self.1),
+        }
+    }
+}
+
 /// vmalloc `len` bytes, after `before` was done to free memory.
 ///
 /// What to expect on 7.2: `vm_area_alloc_pages()` asks the buddy allocator
@@ -527,15 +562,16 @@ impl fmt::Display for After {
 /// (the bulk allocator, from the per-CPU lists) when those fail. On an idle
 /// machine the top-order blocks it gets are often adjacent and ascending,
 /// so a 64 MiB buffer may come out as one run; after
-/// [`interleave_top_blocks`] a buffer is as many runs and as many
-/// physical pieces as blocks (16 for the report's 64 MiB). `pieces=` counts
+/// [`interleave_top_blocks`] it mostly reuses the blocks given back
+/// (`reused=`, of 16 for the report's 64 MiB), each of which is a physical
+/// piece of its own, so `pieces=` is at least `reused=`. `pieces=` counts
 /// the physical extents whatever the mapping order: adjacent blocks mapped
 /// in descending order are many runs but one piece. `runs=` reports
 /// what really happened either way.
 fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
     let blocks = len.div_ceil(PAGE_SIZE << MAX_ORDER);
     let (held, given_back) = match before {
-        Before::Nothing => (KVec::new(), 0),
+        Before::Nothing => (KVec::new(), KVec::new()),
         Before::InterleavedBlocks => interleave_top_blocks(blocks),
     };
     let result = VmallocBuf::alloc(len);
@@ -547,17 +583,19 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
                 && fr.pages == v.page_count()
                 && Region::of(v.as_ptr()) == Region::Vmalloc;
             let pieces = pieces(v.pages()).unwrap_or(0);
+            let reused = Reused(before, blocks_reused(v.pages(), &given_back).unwrap_or(0));
             r.line(
                 format_args!(
-                    "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={} pieces={}",
+                    "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={} pieces={}{}",
                     Size(v.size()),
-                    After(before, given_back),
+                    After(before, given_back.len()),
                     Region::of(v.as_ptr()),
                     if fr.mixed_zones { "mixed" } else { fr.zone.map_or("?", Zone::name) },
                     if fr.contiguous() { "yes" } else { "no" },
                     fr.pages,
                     fr.runs,
-                    pieces
+                    pieces,
+                    reused
                 ),
                 Some((v.as_ptr(), &fr)),
                 ok,
@@ -615,7 +653,10 @@ fn probe_cache<T>(r: &mut Report, cache: &KmemCache<T>, sample: T) {
 
 /// A mempool whose backing fails: the reserve still serves `min_nr`.
 fn probe_mempool(r: &mut Report) {
-    let backing = FailableKmalloc::new(256);
+    let backing = match FailableKmalloc::new(256) {
+        Ok(backing) => backing,
+        Err(e) => return r.failed_alloc(format_args!("mempool backing size=256"), e),
+    };
     let pool = match Mempool::with_backing(4, &backing) {
         Ok(pool) => pool,
         Err(e) => return r.failed_alloc(format_args!("mempool_create min_nr=4"), e),

@@ -63,7 +63,9 @@ unsafe impl Release for Kfree {
 /// size class behind it.
 pub(crate) type KmallocBuf<S = Uninit> = Owned<Kfree, S>;
 
-fn check_len(len: usize) -> Result {
+/// `EINVAL` (and one log line) unless `0 < len <= KMALLOC_MAX_SIZE`: the
+/// sizes `kmalloc()` serves without `WARN` and without `ZERO_SIZE_PTR`.
+pub(crate) fn check_len(len: usize) -> Result {
     if len == 0 || len > KMALLOC_MAX_SIZE {
         pr_warn!(
             "refusing kmalloc of {} bytes: kmalloc serves 1..={} bytes (KMALLOC_MAX_SIZE); use vmalloc for more\n",

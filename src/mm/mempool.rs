@@ -115,6 +115,13 @@ pub(crate) enum ElementKind {
     Pages(u32),
 }
 
+/// The largest reserve a pool can have: `mempool_init_node()` keeps the
+/// reserve in one `kmalloc_array_node(min_nr, sizeof(void *))`, and a larger
+/// array would exceed `KMALLOC_MAX_SIZE` (the page allocator `WARN`s on the
+/// order that needs). 524,288 with 4 KiB pages.
+pub(crate) const MAX_MIN_NR: usize =
+    crate::mm::kmalloc::KMALLOC_MAX_SIZE / core::mem::size_of::<*mut c_void>();
+
 /// A memory pool with a reserve of `min_nr` elements.
 ///
 /// # Invariants
@@ -147,11 +154,11 @@ impl<'b> Mempool<'b> {
         data: *mut c_void,
         kind: ElementKind,
     ) -> Result<Self> {
-        if min_nr == 0 || min_nr > i32::MAX as usize {
+        if min_nr == 0 || min_nr > MAX_MIN_NR {
             pr_warn!(
                 "refusing a mempool with min_nr {}: it must be 1..={}\n",
                 min_nr,
-                i32::MAX
+                MAX_MIN_NR
             );
             return Err(EINVAL);
         }
@@ -366,13 +373,17 @@ pub(crate) struct FailableKmalloc {
 }
 
 impl FailableKmalloc {
-    /// A backing of `size`-byte kmalloc objects, working.
-    pub(crate) const fn new(size: usize) -> Self {
-        FailableKmalloc {
+    /// A backing of `size`-byte kmalloc objects, working. `EINVAL` (and one
+    /// log line) unless `0 < size <= KMALLOC_MAX_SIZE`: a larger object
+    /// would make the page allocator `WARN`, and `kmalloc(0)` returns
+    /// `ZERO_SIZE_PTR`, which is no element.
+    pub(crate) fn new(size: usize) -> Result<Self> {
+        crate::mm::kmalloc::check_len(size)?;
+        Ok(FailableKmalloc {
             size,
             fail: core::sync::atomic::AtomicBool::new(false),
             allocated: core::sync::atomic::AtomicUsize::new(0),
-        }
+        })
     }
 
     /// From now on every allocation fails (`true`) or works (`false`).
@@ -418,13 +429,31 @@ mod tests {
     use crate::mm::slab::SlabFlags;
     use kernel::alloc::flags::GFP_KERNEL;
 
+    /// Sizes and counts the kernel would `WARN` on are refused before it:
+    /// a reserve whose array exceeds `KMALLOC_MAX_SIZE` (`mempool_init_node()`
+    /// kmallocs `min_nr` pointers), a zero or over-large `FailableKmalloc`
+    /// element. The largest reserve the arithmetic allows is `KMALLOC_MAX_SIZE`
+    /// over the pointer size.
+    #[test]
+    fn refuses_counts_and_sizes_the_kernel_warns_on() {
+        use crate::mm::kmalloc::KMALLOC_MAX_SIZE;
+        assert_eq!(MAX_MIN_NR * core::mem::size_of::<usize>(), KMALLOC_MAX_SIZE);
+        assert_eq!(Mempool::kmalloc(MAX_MIN_NR + 1, 64).err(), Some(EINVAL));
+        assert_eq!(Mempool::kmalloc(usize::MAX, 64).err(), Some(EINVAL));
+        assert_eq!(Mempool::kmalloc(0, 64).err(), Some(EINVAL));
+        assert_eq!(Mempool::pages(MAX_MIN_NR + 1, 0).err(), Some(EINVAL));
+        assert_eq!(FailableKmalloc::new(0).err(), Some(EINVAL));
+        assert_eq!(FailableKmalloc::new(KMALLOC_MAX_SIZE + 1).err(), Some(EINVAL));
+        assert!(FailableKmalloc::new(KMALLOC_MAX_SIZE).is_ok());
+    }
+
     /// The point of a mempool: with the backing allocator failing, `min_nr`
     /// elements can still be taken; the next one is ENOMEM (non-sleeping
     /// mask); returning one refills the reserve and it can be taken again.
     #[test]
     fn reserve_serves_when_backing_fails() -> Result {
         const MIN: usize = 4;
-        let backing = FailableKmalloc::new(512);
+        let backing = FailableKmalloc::new(512)?;
         let pool = Mempool::with_backing(MIN, &backing)?;
         assert_eq!(pool.reserve(), MIN);
         assert_eq!(backing.allocated(), MIN);
@@ -456,7 +485,7 @@ mod tests {
     /// reserve stays full.
     #[test]
     fn backing_first_reserve_untouched() -> Result {
-        let backing = FailableKmalloc::new(64);
+        let backing = FailableKmalloc::new(64)?;
         let pool = Mempool::with_backing(2, &backing)?;
         let a = pool.alloc(Gfp::GFP_KERNEL)?;
         let b = pool.alloc(Gfp::GFP_KERNEL)?;

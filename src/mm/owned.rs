@@ -157,15 +157,6 @@ impl<R: Release, S: Contents> Owned<R, S> {
         }
     }
 
-    /// Fills the allocation with `byte`; from then on it has `u8` views.
-    pub(crate) fn fill(mut self, byte: u8) -> Owned<R, Init> {
-        for b in self.as_uninit_mut() {
-            b.write(byte);
-        }
-        // SAFETY: every byte was just written.
-        unsafe { self.assume_init() }
-    }
-
     /// The allocation's address.
     #[inline]
     pub(crate) fn as_ptr(&self) -> *mut u8 {
@@ -190,10 +181,26 @@ impl<R: Release, S: Contents> Owned<R, S> {
         // writers for the borrow.
         unsafe { uninit_bytes(self.ptr.as_ptr(), self.size) }
     }
+}
 
-    /// The memory, possibly uninitialised, writable.
+impl<R: Release> Owned<R, Uninit> {
+    /// Fills the allocation with `byte`; from then on it has `u8` views.
+    pub(crate) fn fill(mut self, byte: u8) -> Owned<R, Init> {
+        for b in self.as_uninit_mut() {
+            b.write(byte);
+        }
+        // SAFETY: every byte was just written.
+        unsafe { self.assume_init() }
+    }
+
+    /// The memory, possibly uninitialised, writable. Only while nothing is
+    /// known of the contents: on an [`Init`] allocation it would let safe
+    /// code write `MaybeUninit::uninit()` over bytes that
+    /// [`Owned::as_slice`] then reads as `u8` (the conversion `&mut [u8]` to
+    /// `&mut [MaybeUninit<u8>]` that core keeps `unsafe`).
     pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
+        // SAFETY: `size` owned bytes (type invariant); `&mut self` makes the
+        // access unique.
         unsafe { uninit_bytes_mut(self.ptr.as_ptr(), self.size) }
     }
 }

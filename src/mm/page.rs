@@ -309,6 +309,28 @@ impl Pages<Uninit> {
     }
 }
 
+impl Pages<Uninit> {
+    /// Fills the block with `byte`; from then on it has `u8` views.
+    pub(crate) fn fill(mut self, byte: u8) -> Pages<Init> {
+        for b in self.as_uninit_mut() {
+            b.write(byte);
+        }
+        // SAFETY: every byte was just written.
+        unsafe { self.assume_init() }
+    }
+
+    /// The block's memory as possibly uninitialised bytes, writable. Only
+    /// while nothing is known of the contents: on an [`Init`] block it would
+    /// let safe code write `MaybeUninit::uninit()` over bytes that
+    /// [`Pages::as_slice`] then reads as `u8` (the conversion
+    /// `&mut [u8]` to `&mut [MaybeUninit<u8>]` that core keeps `unsafe`).
+    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: the block is `size()` bytes of direct-mapped memory owned
+        // by `self`; `&mut self` makes the access unique.
+        unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
+    }
+}
+
 impl Pages<Init> {
     /// `alloc_pages(gfp | __GFP_ZERO, order)`: like [`Pages::alloc`], with
     /// every byte zeroed by the allocator.
@@ -340,15 +362,6 @@ impl<S: Contents> Pages<S> {
             order: this.order,
             _contents: PhantomData,
         }
-    }
-
-    /// Fills the block with `byte`; from then on it has `u8` views.
-    pub(crate) fn fill(mut self, byte: u8) -> Pages<Init> {
-        for b in self.as_uninit_mut() {
-            b.write(byte);
-        }
-        // SAFETY: every byte was just written.
-        unsafe { self.assume_init() }
     }
 
     /// The order of the block.
@@ -415,12 +428,6 @@ impl<S: Contents> Pages<S> {
     #[inline]
     pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.first().direct_map_addr()
-    }
-
-    /// The block's memory as possibly uninitialised bytes, writable.
-    pub(crate) fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: as in `as_uninit`; `&mut self` makes the access unique.
-        unsafe { uninit_bytes_mut(self.as_ptr(), self.size()) }
     }
 
     /// Marks an order-0 page reserved (`mark_page_reserved()`), see

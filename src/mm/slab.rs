@@ -145,10 +145,18 @@ unsafe extern "C" fn construct_trampoline<T: SlabConstruct>(obj: *mut c_void) {
 /// `self`). If the cache has a constructor, `self` is the inner cache of a
 /// [`CtorCache<T>`] and is never reachable through a `&KmemCache<T>` but
 /// through its [`CacheBox`]es.
+///
+/// # Variance
+///
+/// Invariant in `T` (`PhantomData<fn(T) -> T>`): objects of a cache with a
+/// constructor go back to it as they are and come out again to the next
+/// user, so a `KmemCache<R<'long>>` used as a `KmemCache<R<'short>>` would
+/// let a slot take a short-lived reference and hand it out later as a
+/// long-lived one. [`CacheBox`] holds `&KmemCache<T>` and is invariant too.
 pub(crate) struct KmemCache<T> {
     cache: NonNull<bindings::kmem_cache>,
     name: &'static CStr,
-    _objects: PhantomData<T>,
+    _objects: PhantomData<fn(T) -> T>,
 }
 
 // SAFETY: the slab allocator is thread-safe; objects of `T` may be created
@@ -164,6 +172,17 @@ impl<T> KmemCache<T> {
         flags: SlabFlags,
         ctor: Option<unsafe extern "C" fn(*mut c_void)>,
     ) -> Result<Self> {
+        // An empty name fails in sysfs (kobject) code with a `WARN`, and
+        // `kmem_cache_sanity_check()` `WARN`s on a space (it confuses
+        // parsers of /proc/slabinfo); refuse both first.
+        let bytes = name.to_bytes();
+        if bytes.is_empty() || bytes.iter().any(|b| b.is_ascii_whitespace()) {
+            pr_warn!(
+                "refusing slab cache {:?}: a cache name is non-empty and has no spaces\n",
+                name
+            );
+            return Err(EINVAL);
+        }
         if size_of::<T>() == 0 || size_of::<T>() > u32::MAX as usize {
             pr_warn!(
                 "refusing slab cache {:?}: object size {} is not usable\n",
@@ -196,7 +215,8 @@ impl<T> KmemCache<T> {
     /// Creates a cache named `name` (as it will appear in `/proc/slabinfo`).
     ///
     /// Caches may be merged with compatible ones unless
-    /// [`SlabFlags::NO_MERGE`] is given. `EINVAL` for a zero-sized `T`.
+    /// [`SlabFlags::NO_MERGE`] is given. `EINVAL` for a zero-sized `T` and
+    /// for an empty name or one with spaces (which the kernel `WARN`s on).
     pub(crate) fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
         Self::create(name, flags, None)
     }
@@ -436,6 +456,16 @@ mod tests {
         let o = cache.alloc_constructed(Gfp::GFP_KERNEL)?;
         assert_eq!(o.magic, 0xc0ffee);
         Ok(())
+    }
+
+    /// Names the kernel would `WARN` on are refused before it: empty, or
+    /// with a space or another blank.
+    #[test]
+    fn refuses_names_the_kernel_warns_on() {
+        for name in [c"", c"mapdrv test", c"mapdrv\ttest", c" "] {
+            assert_eq!(KmemCache::<u64>::new(name, SlabFlags::NONE).err(), Some(EINVAL));
+            assert_eq!(CtorCache::<Slot>::new(name, SlabFlags::NONE).err(), Some(EINVAL));
+        }
     }
 
     /// Plain caches refuse masks slab cannot serve, before the allocator.

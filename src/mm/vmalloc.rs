@@ -225,6 +225,17 @@ impl UserVmalloc {
     }
 }
 
+/// The most one copy to or from user space moves: `check_copy_size()`
+/// (`include/linux/ucopysize.h`) `WARN`s on more than `INT_MAX` bytes. The
+/// VFS never asks for more (`MAX_RW_COUNT`), other callers get a short copy.
+const MAX_COPY: usize = i32::MAX as usize;
+
+/// How many bytes of `offset..offset + len` a copy moves in a buffer of
+/// `size` bytes: clamped to the buffer and to [`MAX_COPY`].
+fn copy_len(size: usize, offset: usize, len: usize) -> usize {
+    len.min(size.saturating_sub(offset)).min(MAX_COPY)
+}
+
 /// A `vmalloc_user()` buffer that user space may map: [`UserPage`]s for
 /// fault handlers, [`SharedUserVmalloc::map_to_user`] for eager mappings,
 /// and raw copies to and from user space for `read`/`write`.
@@ -310,7 +321,8 @@ impl SharedUserVmalloc {
     }
 
     /// Copies up to `len` bytes from `offset` to user space at `to`
-    /// (`copy_to_user()`), clamped to the buffer; returns the bytes copied,
+    /// (`copy_to_user()`), clamped to the buffer and to `INT_MAX` bytes
+    /// ([`MAX_COPY`]); returns the bytes copied,
     /// 0 at or past the end. `EFAULT` if nothing could be copied.
     pub(crate) fn copy_to_user(&self, offset: usize, to: UserPtr, len: usize) -> Result<usize> {
         let n = self.clamp(offset, len);
@@ -330,7 +342,8 @@ impl SharedUserVmalloc {
     }
 
     /// Copies up to `len` bytes from user space at `from` into the buffer
-    /// at `offset`, clamped to the buffer; returns the bytes copied, 0 at
+    /// at `offset`, clamped to the buffer and to `INT_MAX` bytes; returns
+    /// the bytes copied, 0 at
     /// or past the end. `EFAULT` if nothing could be copied. Bytes it
     /// could not copy keep their contents (unlike `copy_from_user()`, which
     /// zero-fills them: see `mapdrv_copy_from_user` in `helpers.c`).
@@ -352,9 +365,10 @@ impl SharedUserVmalloc {
         Self::copied(n, left)
     }
 
-    /// The bytes `offset..offset + len` clamped to the buffer: their count.
+    /// The bytes `offset..offset + len` clamped to the buffer and to
+    /// [`MAX_COPY`]: their count.
     fn clamp(&self, offset: usize, len: usize) -> usize {
-        len.min(self.size.saturating_sub(offset))
+        copy_len(self.size, offset, len)
     }
 
     /// The result of a copy of `n` bytes that left `left` uncopied.
@@ -407,6 +421,20 @@ pub(crate) fn vmalloc_area() -> core::ops::Range<usize> {
 #[kunit_tests(mapdrv_vmalloc)]
 mod tests {
     use super::*;
+
+    /// A copy never moves more than the buffer holds past `offset`, nor
+    /// more than `INT_MAX` bytes (`check_copy_size()` `WARN`s above that),
+    /// whatever the buffer's size: a 4 GiB buffer copies 2 GiB - 1 at most.
+    #[test]
+    fn copies_are_clamped_to_the_buffer_and_int_max() {
+        const INT_MAX: usize = 0x7fff_ffff;
+        assert_eq!(copy_len(8192, 0, 100), 100);
+        assert_eq!(copy_len(8192, 8000, 1000), 192);
+        assert_eq!(copy_len(8192, 8192, 1), 0);
+        assert_eq!(copy_len(8192, usize::MAX, 1), 0);
+        assert_eq!(copy_len(4 << 30, 0, usize::MAX), INT_MAX);
+        assert_eq!(copy_len(4 << 30, (4 << 30) - 10, usize::MAX), 10);
+    }
 
     /// `vmalloc_user()`: zeroed, in the vmalloc area, page-granular.
     #[test]
