@@ -5,10 +5,9 @@
 
 use crate::abi;
 use crate::mm::page::PAGE_SIZE;
-use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
+use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations, VmaInfo};
 use crate::mm::vmalloc::SharedUserVmalloc;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::mm::virt::VmaRef;
 use kernel::prelude::*;
 
 /// The largest `buffer_pages` accepted: 65536 pages, 256 MiB. vmalloc could
@@ -208,11 +207,11 @@ impl VmOperations for Buffer {
         Ok(fault)
     }
 
-    fn open(&self, _vma: &VmaRef) {
+    fn open(&self, _vma: &VmaInfo) {
         self.counters.live_mappings.fetch_add(1, Relaxed);
     }
 
-    fn close(&self, vma: &VmaRef) {
+    fn close(&self, vma: &VmaInfo) {
         self.counters.live_mappings.fetch_sub(1, Relaxed);
         if self.verbose >= 1 {
             pr_info!(

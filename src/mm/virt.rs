@@ -284,10 +284,71 @@ pub(crate) trait VmOperations: Send + Sync + Sized + 'static {
     fn fault<'f>(&'f self, vmf: &'f VmFault) -> Result<Fault<'f>, FaultError>;
 
     /// A copy of a VMA was created (fork, split, mremap); `.open`.
-    fn open(&self, _vma: &VmaRef) {}
+    fn open(&self, _vma: &VmaInfo) {}
 
     /// A VMA is going away; `.close`.
-    fn close(&self, _vma: &VmaRef) {}
+    fn close(&self, _vma: &VmaInfo) {}
+}
+
+/// What `.open` and `.close` are told of their VMA: its range, offset and
+/// flags, read when the callback starts.
+///
+/// Not a [`VmaRef`]: `.close` also runs while a process exits, when the mm's
+/// user count is already zero, and a `VmaRef` would let safe code take a
+/// reference on that mm (`mmget` back to 1, and the teardown runs twice on
+/// freed memory) or insert pages into a VMA being copied or torn down (stray
+/// page-table entries: "BUG: Bad rss-counter"). Plain values have no path
+/// to either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct VmaInfo {
+    start: usize,
+    end: usize,
+    pgoff: usize,
+    flags: usize,
+}
+
+impl VmaInfo {
+    /// Reads the VMA's range, offset and flags.
+    ///
+    /// # Safety
+    ///
+    /// `vma` must be a VMA the mm passed to `.open` or `.close`, valid for
+    /// reads for the call (the mm holds it stable for the callback).
+    unsafe fn read(vma: *mut bindings::vm_area_struct) -> Self {
+        // SAFETY: valid for the call, per the function's contract.
+        let v = unsafe { VmaRef::from_raw(vma) };
+        VmaInfo {
+            start: v.start(),
+            end: v.end(),
+            // SAFETY: as above; `vm_pgoff` is a plain field of the VMA.
+            pgoff: unsafe { (*vma).vm_pgoff } as usize,
+            flags: v.flags() as usize,
+        }
+    }
+
+    /// The first user address (inclusive).
+    #[inline]
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// The end user address (exclusive).
+    #[inline]
+    pub(crate) fn end(&self) -> usize {
+        self.end
+    }
+
+    /// The offset into the file, in pages, that `start` maps.
+    #[inline]
+    pub(crate) fn pgoff(&self) -> usize {
+        self.pgoff
+    }
+
+    /// The VMA's `vm_flags`.
+    #[inline]
+    pub(crate) fn flags(&self) -> usize {
+        self.flags
+    }
 }
 
 /// The `vm_operations_struct` for `T`.
@@ -305,7 +366,12 @@ impl<T: VmOperations> Table<T> {
 
 /// Installs `T`'s operations on a VMA being set up in `mmap`, with `data`
 /// as its private data. The VMA owns the `Arc` reference from now on.
+///
+/// Sets `VM_DONTEXPAND` itself: the handler serves offsets it was set up
+/// for, and a VMA grown by `mremap()` (or merged with a neighbour that
+/// skipped this `mmap`) would fault at offsets nobody checked.
 pub(crate) fn install<T: VmOperations>(vma: &VmaNew, data: Arc<T>) {
+    vma.set_dontexpand();
     let raw = vma.as_ptr();
     // The table is a constant promoted to `'static`; the stored pointer is
     // an owned `Arc<T>` reference that `close_trampoline::<T>` returns.
@@ -331,8 +397,8 @@ unsafe extern "C" fn open_trampoline<T: VmOperations>(vma: *mut bindings::vm_are
     let ptr = mine.into_foreign();
     // SAFETY: the new VMA is not yet visible to anyone else.
     debug_assert!(ptr == unsafe { (*vma).vm_private_data });
-    // SAFETY: `vma` is valid for the call.
-    data.open(unsafe { VmaRef::from_raw(vma) });
+    // SAFETY: `vma` is the VMA `.open` was called for, valid for the call.
+    data.open(&unsafe { VmaInfo::read(vma) });
 }
 
 /// # Safety
@@ -343,8 +409,8 @@ unsafe extern "C" fn close_trampoline<T: VmOperations>(vma: *mut bindings::vm_ar
     // SAFETY: the VMA owns one reference, stored by `install` or
     // `open_trampoline`; `.close` is the last use of it.
     let data = unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*vma).vm_private_data) };
-    // SAFETY: `vma` is valid for the call.
-    data.close(unsafe { VmaRef::from_raw(vma) });
+    // SAFETY: `vma` is the VMA `.close` was called for, valid for the call.
+    data.close(&unsafe { VmaInfo::read(vma) });
 }
 
 /// # Safety
