@@ -67,7 +67,14 @@ pub(crate) unsafe trait PoolBacking: Sync {
     /// The size of one element in bytes.
     fn element_size(&self) -> usize;
     /// Allocates one element, or `None`.
-    fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>>;
+    ///
+    /// # Safety
+    ///
+    /// `gfp` must be a mask the pool composed from one [`Mempool::alloc`]
+    /// validated (`Gfp::for_slab()`): a mask slab cannot serve would reach
+    /// the allocator unchecked. Only the pool calls this, through its
+    /// `mempool_alloc_t` trampoline; safe code outside the pool cannot.
+    unsafe fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>>;
     /// Frees one element.
     ///
     /// # Safety
@@ -89,9 +96,8 @@ unsafe extern "C" fn backing_alloc<B: PoolBacking>(
     // validated (it adds only `__GFP_NOMEMALLOC | __GFP_NORETRY |
     // __GFP_NOWARN` and removes reclaim bits).
     let gfp = unsafe { Gfp::from_raw(gfp) };
-    backing
-        .alloc(gfp)
-        .map_or(core::ptr::null_mut(), |p| p.as_ptr().cast())
+    // SAFETY: `gfp` is the pool's composition of a validated mask (above).
+    unsafe { backing.alloc(gfp) }.map_or(core::ptr::null_mut(), |p| p.as_ptr().cast())
 }
 
 /// # Safety
@@ -404,11 +410,12 @@ unsafe impl PoolBacking for FailableKmalloc {
         self.size
     }
 
-    fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>> {
+    unsafe fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>> {
         if self.fail.load(core::sync::atomic::Ordering::SeqCst) {
             return None;
         }
-        // SAFETY: plain kmalloc; the size was fixed by the owner.
+        // SAFETY: `0 < size <= KMALLOC_MAX_SIZE` (checked by `new`) and a
+        // mask validated for slab (the caller's contract): a plain kmalloc.
         let p = NonNull::new(unsafe { mapdrv_kmalloc(self.size, gfp.as_raw()) }.cast::<u8>())?;
         self.allocated
             .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
