@@ -119,14 +119,19 @@ impl kernel::InPlaceModule for Mapdrv {
                 }
                 objects
             },
-            device <- miscdev::MiscRegistration::register(
-                c"mapdrv",
-                driver::MapdrvDevice::new(
-                    pages,
-                    verbose,
-                    driver::MapMode::from_params(map_mode, fault_around_pages)?,
-                )?,
-            ),
+            // SAFETY: the registration is a field of the module's state,
+            // which module exit drops (deregistering it) before the module
+            // text goes; nothing else holds or leaks it.
+            device <- unsafe {
+                miscdev::MiscRegistration::register(
+                    c"mapdrv",
+                    driver::MapdrvDevice::new(
+                        pages,
+                        verbose,
+                        driver::MapMode::from_params(map_mode, fault_around_pages)?,
+                    )?,
+                )
+            },
         })
         .pin_chain(move |_| {
             pr_info!(

@@ -38,6 +38,14 @@
 //!   `misc_deregister()` also takes, so the registration is alive while it is
 //!   read) and dropped in `release`. Dropping a registration early only
 //!   removes the device node; open files keep working on their `Arc<T>`.
+//! - *Leak the registration* (`mem::forget` of a boxed one). Nothing is
+//!   freed, but `misc_deregister()` never runs: once the module is unloaded
+//!   (no file is open, so `rmmod` succeeds), the node still points at its
+//!   `file_operations` and the next `open()` runs `fops_get()` on unloaded
+//!   memory. No type can forbid a leak, so [`MiscRegistration::register`]
+//!   is an `unsafe fn` whose one caller, module init, promises to keep the
+//!   registration in the module's state. Upstream's
+//!   `MiscDeviceRegistration::register` is safe and has the same hole.
 //! - *Take a reference to the file in `release`.* `release` runs from the
 //!   last `fput()`, with the file's count already zero: an `ARef<File>` made
 //!   there would resurrect it (a use-after-free). So [`MiscDevice::release`]
@@ -61,7 +69,9 @@
 //! struct Module { #[pin] dev: MiscRegistration<MyDevice> }
 //! impl InPlaceModule for Module {
 //!     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-//!         try_pin_init!(Self { dev <- MiscRegistration::register(c"mydev", Arc::new(MyDevice::new(), GFP_KERNEL)?) })
+//!         // SAFETY: the registration is the module's own state, dropped by
+//!         // module exit.
+//!         try_pin_init!(Self { dev <- unsafe { MiscRegistration::register(c"mydev", Arc::new(MyDevice::new(), GFP_KERNEL)?) } })
 //!     }
 //! }
 //! ```
@@ -148,10 +158,32 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// Registers a misc device named `name` (node `/dev/<name>`) with a
     /// dynamic minor, with `data` as its state. The device's
     /// `file_operations` are owned by the module this crate is built into.
-    pub(crate) fn register(name: &'static CStr, data: Arc<T>) -> impl PinInit<Self, Error> {
+    /// `EINVAL` (and one log line) for an empty name, which fails in the
+    /// device core with a `WARN`.
+    ///
+    /// # Safety
+    ///
+    /// The registration must be dropped before the module is unloaded: keep
+    /// it in the module's state (which module exit drops), never leak it.
+    /// Leaking is safe Rust, but a registration that outlives the module
+    /// leaves its node behind, and the next `open()` runs `misc_open()` →
+    /// `fops_get()` on the unloaded module's `file_operations`
+    /// (`drivers/char/misc.c`): no type can rule that out, so the one call
+    /// in module init carries the promise.
+    pub(crate) unsafe fn register(
+        name: &'static CStr,
+        data: Arc<T>,
+    ) -> impl PinInit<Self, Error> {
+        let empty = name.to_bytes().is_empty();
+        if empty {
+            pr_warn!("refusing a misc device with an empty name\n");
+        }
         try_pin_init!(Self {
             data,
             misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+                if empty {
+                    return Err(EINVAL);
+                }
                 // SAFETY: `slot` is valid for writes (the `try_ffi_init`
                 // contract); all-zero is a valid `miscdevice` to start from.
                 unsafe {
