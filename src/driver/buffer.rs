@@ -215,8 +215,9 @@ impl VmOperations for Buffer {
         self.counters.live_mappings.fetch_sub(1, Relaxed);
         if self.verbose >= 1 {
             pr_info!(
-                "unmap: {} pages of the buffer unmapped, {} mappings left\n",
+                "unmap: {} pages of the buffer (from page {}) unmapped, {} mappings left\n",
                 (vma.end() - vma.start()) / PAGE_SIZE,
+                vma.pgoff(),
                 self.counters.live_mappings.load(Relaxed)
             );
         }

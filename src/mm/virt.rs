@@ -290,8 +290,8 @@ pub(crate) trait VmOperations: Send + Sync + Sized + 'static {
     fn close(&self, _vma: &VmaInfo) {}
 }
 
-/// What `.open` and `.close` are told of their VMA: its range, offset and
-/// flags, read when the callback starts.
+/// What `.open` and `.close` are told of their VMA: its range and offset,
+/// read when the callback starts.
 ///
 /// Not a [`VmaRef`]: `.close` also runs while a process exits, when the mm's
 /// user count is already zero, and a `VmaRef` would let safe code take a
@@ -304,11 +304,10 @@ pub(crate) struct VmaInfo {
     start: usize,
     end: usize,
     pgoff: usize,
-    flags: usize,
 }
 
 impl VmaInfo {
-    /// Reads the VMA's range, offset and flags.
+    /// Reads the VMA's range and offset.
     ///
     /// # Safety
     ///
@@ -322,7 +321,6 @@ impl VmaInfo {
             end: v.end(),
             // SAFETY: as above; `vm_pgoff` is a plain field of the VMA.
             pgoff: unsafe { (*vma).vm_pgoff } as usize,
-            flags: v.flags() as usize,
         }
     }
 
@@ -342,12 +340,6 @@ impl VmaInfo {
     #[inline]
     pub(crate) fn pgoff(&self) -> usize {
         self.pgoff
-    }
-
-    /// The VMA's `vm_flags`.
-    #[inline]
-    pub(crate) fn flags(&self) -> usize {
-        self.flags
     }
 }
 

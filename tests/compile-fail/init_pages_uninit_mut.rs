@@ -2,7 +2,8 @@
 // views, so it has no `&mut [MaybeUninit<u8>]` view through which safe
 // code could write `MaybeUninit::uninit()` over them.
 // expect: error[E0599]
-// expect: no method named `as_uninit_mut` found for struct `page::Pages<owned::Init>`
+// expect: no method named `as_uninit_mut` found for struct
+// expect: Pages<owned::Init>
 use crate::mm::gfp::Gfp;
 use crate::mm::page::Pages;
 use core::mem::MaybeUninit;
