@@ -170,10 +170,7 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// `fops_get()` on the unloaded module's `file_operations`
     /// (`drivers/char/misc.c`): no type can rule that out, so the one call
     /// in module init carries the promise.
-    pub(crate) unsafe fn register(
-        name: &'static CStr,
-        data: Arc<T>,
-    ) -> impl PinInit<Self, Error> {
+    pub(crate) unsafe fn register(name: &'static CStr, data: Arc<T>) -> impl PinInit<Self, Error> {
         let empty = name.to_bytes().is_empty();
         if empty {
             pr_warn!("refusing a misc device with an empty name\n");

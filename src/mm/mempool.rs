@@ -450,7 +450,10 @@ mod tests {
         assert_eq!(Mempool::kmalloc(0, 64).err(), Some(EINVAL));
         assert_eq!(Mempool::pages(MAX_MIN_NR + 1, 0).err(), Some(EINVAL));
         assert_eq!(FailableKmalloc::new(0).err(), Some(EINVAL));
-        assert_eq!(FailableKmalloc::new(KMALLOC_MAX_SIZE + 1).err(), Some(EINVAL));
+        assert_eq!(
+            FailableKmalloc::new(KMALLOC_MAX_SIZE + 1).err(),
+            Some(EINVAL)
+        );
         assert!(FailableKmalloc::new(KMALLOC_MAX_SIZE).is_ok());
     }
 

@@ -463,8 +463,14 @@ mod tests {
     #[test]
     fn refuses_names_the_kernel_warns_on() {
         for name in [c"", c"mapdrv test", c"mapdrv\ttest", c" "] {
-            assert_eq!(KmemCache::<u64>::new(name, SlabFlags::NONE).err(), Some(EINVAL));
-            assert_eq!(CtorCache::<Slot>::new(name, SlabFlags::NONE).err(), Some(EINVAL));
+            assert_eq!(
+                KmemCache::<u64>::new(name, SlabFlags::NONE).err(),
+                Some(EINVAL)
+            );
+            assert_eq!(
+                CtorCache::<Slot>::new(name, SlabFlags::NONE).err(),
+                Some(EINVAL)
+            );
         }
     }
 

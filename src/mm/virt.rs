@@ -316,11 +316,12 @@ impl VmaInfo {
     unsafe fn read(vma: *mut bindings::vm_area_struct) -> Self {
         // SAFETY: valid for the call, per the function's contract.
         let v = unsafe { VmaRef::from_raw(vma) };
+        // SAFETY: as above; `vm_pgoff` is a plain field of the VMA.
+        let pgoff = unsafe { (*vma).vm_pgoff };
         VmaInfo {
             start: v.start(),
             end: v.end(),
-            // SAFETY: as above; `vm_pgoff` is a plain field of the VMA.
-            pgoff: unsafe { (*vma).vm_pgoff } as usize,
+            pgoff,
         }
     }
 

@@ -433,11 +433,17 @@ fn commit_pages() -> io::Result<u64> {
     if unsafe { libc::sysinfo(&mut si) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // `c_ulong` is `u64` on 64-bit targets and `u32` on 32-bit ones: `from`
-    // is right for both (an `as` cast is a no-op clippy flags on one of them).
     let unit = u64::from(si.mem_unit.max(1));
-    let bytes = (u64::from(si.totalram) + u64::from(si.totalswap)) * unit;
+    let bytes = (widen(si.totalram) + widen(si.totalswap)) * unit;
     Ok(bytes / page_size() as u64)
+}
+
+/// A `c_ulong` as `u64`. `c_ulong` is `u64` on 64-bit targets and `u32` on
+/// 32-bit ones; written at the call, both an `as` cast and `u64::from` are
+/// same-type conversions on 64-bit that clippy flags (`unnecessary_cast`,
+/// `useless_conversion`), so the widening happens here, generically.
+fn widen<T: Into<u64>>(v: T) -> u64 {
+    v.into()
 }
 
 fn page_align(len: u64) -> Option<u64> {
