@@ -103,12 +103,27 @@ unsigned long mapdrv_copy_to_user(void __user *to, const void *from, unsigned lo
  * wrong for one that user space maps: a write() from a bad address would
  * wipe bytes of the shared buffer that it never wrote. This copies what it
  * can and leaves the rest as it was (write(2): a short count, or EFAULT).
- * __copy_from_user() still runs check_object_size() (hardened usercopy).
+ *
+ * The kernel has no exported "copy, keep the tail" primitive, so this is
+ * copy_from_user()'s own path (_inline_copy_from_user() in
+ * include/linux/uaccess.h) without its final memset(), hardening included:
+ * usercopy fault injection, the user address masked (or access_ok() then
+ * barrier_nospec(), so a mispredicted access_ok() cannot steer a
+ * speculative load: without it write(2) would be a Spectre-v1 gadget), and
+ * __copy_from_user()'s might_fault(), KASAN/KMSAN instrumentation and
+ * check_object_size() (hardened usercopy).
  */
 unsigned long mapdrv_copy_from_user(void *to, const void __user *from, unsigned long n)
 {
-	if (!access_ok(from, n))
+	if (should_fail_usercopy())
 		return n;
+	if (can_do_masked_user_access()) {
+		from = mask_user_address(from);
+	} else {
+		if (!access_ok(from, n))
+			return n;
+		barrier_nospec();
+	}
 	return __copy_from_user(to, from, n);
 }
 

@@ -181,13 +181,14 @@ impl VmFault {
     /// Errors: `EINVAL` if the VMA is not `VM_MIXEDMAP` (set it in `mmap`
     /// with `VmaNew::set_mixedmap()`), `start` is not page-aligned, or the
     /// range misses the fault or leaves the VMA; `ENOMEM` if a page table
-    /// cannot be allocated (entries made before that stay).
+    /// cannot be allocated (entries made before that stay), which includes
+    /// an `EFAULT` before any entry was made (see below).
     ///
     /// Races are not errors: a page that is already mapped (`EBUSY`: a
     /// racing fault on the same window) is skipped, and a page table that
-    /// changed under the walk (`EFAULT` from `pte_offset_map_lock()`, e.g.
-    /// a concurrent `MADV_DONTNEED` reclaiming it with `CONFIG_PT_RECLAIM`)
-    /// ends the batch; either way the token is returned and the core, on
+    /// changed under the walk after some entries were made (`EFAULT` from
+    /// `pte_offset_map_lock()`, e.g. a concurrent `MADV_DONTNEED`
+    /// reclaiming it with `CONFIG_PT_RECLAIM`) ends the batch; either way the token is returned and the core, on
     /// `VM_FAULT_NOPAGE`, lets the access fault again if it still has no
     /// entry. If `pages` ends early the rest of the range is left for later
     /// faults; pages never shift to other addresses.
@@ -241,9 +242,16 @@ impl VmFault {
                     0 => break,
                     // Already mapped: skip it, go on with the rest.
                     r if r == EBUSY.to_errno() => done += 1,
-                    // The page table went away under us: stop; whatever
-                    // is still unmapped (the faulting page included, maybe)
-                    // faults again.
+                    // `EFAULT` has two causes in 7.2's `insert_pages()`:
+                    // `walk_to_pmd()` could not allocate a p4d, pud or pmd
+                    // table (out of memory), or `pte_offset_map_lock()`
+                    // found the PTE table gone (a race). With no entry made
+                    // in this call, treat it as the first: a refault would
+                    // only fail again, so report it as the core reports a
+                    // failed `pte_alloc()`, `VM_FAULT_OOM`. After progress,
+                    // a table vanished under us: stop; whatever is still
+                    // unmapped faults again.
+                    r if r == EFAULT.to_errno() && inserted == 0 => return Err(ENOMEM),
                     r if r == EFAULT.to_errno() => {
                         raced = true;
                         break 'batches;
