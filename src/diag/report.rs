@@ -171,24 +171,28 @@ impl fmt::Display for ListedRuns<'_> {
     }
 }
 
-/// How many physically separate pieces the pages occupy, whatever order
-/// they are mapped in: their runs ([`page::pfn_runs`]), sorted by address,
-/// with adjacent runs merged. Sixteen runs of 4 MiB mapped in descending
-/// order of adjacent blocks are one piece; blocks with gaps between them
-/// are as many pieces. `None` if the runs could not be collected (no memory
-/// for the list).
-fn pieces<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<usize> {
+/// The physical runs of `pages` ([`page::pfn_runs`]) as (first pfn,
+/// pages), in the pages' order; `None` if there is no memory for the list.
+fn runs_of<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<KVec<(usize, usize)>> {
     let mut runs = KVec::new();
     for (start, len) in page::pfn_runs(pages) {
         runs.push((start.0, len), kernel::alloc::flags::GFP_KERNEL)
             .ok()?;
     }
-    heap_sort_by_key(&mut runs, |r| r.0);
+    Some(runs)
+}
+
+/// How many physically separate pieces `runs` occupy, whatever order they
+/// are mapped in: sorted by address (in place), adjacent runs merged.
+/// Sixteen runs of 4 MiB mapped in descending order of adjacent blocks are
+/// one piece; blocks with gaps between them are as many pieces.
+fn pieces(runs: &mut [(usize, usize)]) -> usize {
+    heap_sort_by_key(runs, |r| r.0);
     let merged = runs
         .windows(2)
         .filter(|w| w[0].0 + w[0].1 != w[1].0)
         .count();
-    Some(merged + usize::from(!runs.is_empty()))
+    merged + usize::from(!runs.is_empty())
 }
 
 /// Sorts `v` by `key`, in place, in O(n log n), without `core`'s sort:
@@ -507,20 +511,13 @@ fn interleave_top_blocks(n: usize) -> (KVec<Pages>, KVec<usize>) {
 }
 
 /// How many of the top-order blocks starting at `blocks` (first pfns) lie
-/// whole in the physical runs of `pages`.
-fn blocks_reused<'a>(pages: impl Iterator<Item = PageRef<'a>>, blocks: &[usize]) -> Option<usize> {
+/// whole in `runs`.
+fn blocks_reused(runs: &[(usize, usize)], blocks: &[usize]) -> usize {
     let block = 1usize << MAX_ORDER;
-    let mut runs = KVec::new();
-    for (start, len) in page::pfn_runs(pages) {
-        runs.push((start.0, len), kernel::alloc::flags::GFP_KERNEL)
-            .ok()?;
-    }
-    Some(
-        blocks
-            .iter()
-            .filter(|&&b| runs.iter().any(|&(s, l)| s <= b && b + block <= s + l))
-            .count(),
-    )
+    blocks
+        .iter()
+        .filter(|&&b| runs.iter().any(|&(s, l)| s <= b && b + block <= s + l))
+        .count()
 }
 
 /// The report's words for what a probe did first (empty for nothing).
@@ -582,8 +579,11 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
             let ok = v.is_vmalloc_addr()
                 && fr.pages == v.page_count()
                 && Region::of(v.as_ptr()) == Region::Vmalloc;
-            let pieces = pieces(v.pages()).unwrap_or(0);
-            let reused = Reused(before, blocks_reused(v.pages(), &given_back).unwrap_or(0));
+            let (pieces, reused) = match runs_of(v.pages()) {
+                Some(mut runs) => (pieces(&mut runs), blocks_reused(&runs, &given_back)),
+                None => (0, 0),
+            };
+            let reused = Reused(before, reused);
             r.line(
                 format_args!(
                     "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={} pieces={}{}",
