@@ -109,7 +109,7 @@ impl kernel::InPlaceModule for Mapdrv {
                     );
                     return Err(EINVAL);
                 }
-                let objects = mm::slab::KmemCache::new(c"mapdrv_object", mm::slab::SlabFlags::NO_MERGE)?;
+                let objects = mm::slab::KmemCache::new(c"mapdrv_object", mm::slab::SlabFlags::NONE)?;
                 if report == 1 {
                     let sample = ProbeRecord {
                         api: "kmem_cache_alloc",

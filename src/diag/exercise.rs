@@ -123,7 +123,7 @@ impl Caches {
     /// with a reserve of [`POOL_MIN`] 256-byte elements.
     pub(crate) fn new() -> Result<Self> {
         Ok(Caches {
-            objects: KmemCache::new(c"mapdrv_exercise", SlabFlags::NO_MERGE)?,
+            objects: KmemCache::new(c"mapdrv_exercise", SlabFlags::NONE)?,
             pool: Mempool::kmalloc(POOL_MIN, 256)?,
         })
     }

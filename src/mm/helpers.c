@@ -3,16 +3,20 @@
  * mapdrv's C helpers: the kernel memory APIs that exist only as macros or
  * static inline functions, which Rust cannot call through bindgen.
  *
- * Each helper is one line that calls the real thing, so that what runs is
+ * Each helper calls the real thing and nothing more, so that what runs is
  * exactly what a C driver would run (including the inline fast paths, e.g.
- * kmalloc()'s size-class selection). Their Rust declarations, with the
- * safety contract of each, are in src/mm/helpers.rs. Nothing else lives here.
+ * kmalloc()'s size-class selection); all but two are one line (a per-CPU
+ * sum is a for_each_possible_cpu() loop, and a statically initialised
+ * mutex is a DEFINE_MUTEX). Their Rust declarations, with the safety
+ * contract of each, are in src/mm/helpers.h. Nothing else lives here.
  */
 
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/mempool.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -51,6 +55,28 @@ struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size,
 	return kmem_cache_create(name, size, align, flags, ctor);
 }
 void *mapdrv_kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp) { return kmem_cache_alloc(s, gfp); }
+
+/* Per-CPU counters (include/linux/percpu.h), for a cache's live objects. */
+long __percpu *mapdrv_alloc_percpu_long(void) { return alloc_percpu(long); }
+void mapdrv_this_cpu_add_long(long __percpu *counter, long n) { this_cpu_add(*counter, n); }
+long mapdrv_percpu_long_sum(long __percpu *counter)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(counter, cpu);
+	return sum;
+}
+
+/*
+ * A statically initialised mutex (DEFINE_MUTEX is a macro; slab_mutex is not
+ * exported): mapdrv checks that a cache name is free and creates the cache
+ * under it, so two of its own callers cannot race to the same name.
+ */
+static DEFINE_MUTEX(mapdrv_cache_names);
+void mapdrv_cache_names_lock(void) { mutex_lock(&mapdrv_cache_names); }
+void mapdrv_cache_names_unlock(void) { mutex_unlock(&mapdrv_cache_names); }
 
 /* Memory pools (include/linux/mempool.h). */
 mempool_t *mapdrv_mempool_create(int min_nr, mempool_alloc_t *alloc_fn, mempool_free_t *free_fn, void *data)

@@ -12,10 +12,13 @@
 //! progress under memory pressure (the block layer's bios, for one) can
 //! always get `min_nr` elements, as long as it returns them.
 //!
-//! Backings: a slab cache (`mempool_alloc_slab()` / `mempool_free_slab()`),
-//! kmalloc of a fixed size (`mempool_kmalloc()` / `mempool_kfree()`), pages of
-//! a fixed order (`mempool_alloc_pages()` / `mempool_free_pages()`), or any
-//! Rust allocator implementing [`PoolBacking`].
+//! Backings: a slab cache (through [`KmemCache`]'s own [`PoolBacking`]
+//! impl: what `mempool_alloc_slab()` / `mempool_free_slab()` do, plus the
+//! cache's count of objects out, so that a leaked element keeps its cache
+//! alive instead of making `kmem_cache_destroy()` `WARN`), kmalloc of a fixed
+//! size (`mempool_kmalloc()` / `mempool_kfree()`), pages of a fixed order
+//! (`mempool_alloc_pages()` / `mempool_free_pages()`), or any Rust allocator
+//! implementing [`PoolBacking`].
 //!
 //! [`Mempool<'b>`] owns the pool (`'b` borrows its backing, e.g. the slab
 //! cache); [`PoolElement<'p>`] owns one element and gives it back with
@@ -134,7 +137,8 @@ pub(crate) const MAX_MIN_NR: usize =
 ///
 /// `pool` is a live pool from `mempool_create()`, owned by this value, whose
 /// elements are `kind`; its backing (pool data) outlives `'b`. Every
-/// element handed out borrows `self`, so none is out when `self` drops.
+/// element handed out borrows `self`, so when `self` drops none can come
+/// back: any still out was leaked and is never freed.
 pub(crate) struct Mempool<'b> {
     pool: NonNull<bindings::mempool_t>,
     kind: ElementKind,
@@ -181,22 +185,13 @@ impl<'b> Mempool<'b> {
         })
     }
 
-    /// A pool of `cache`'s objects (`mempool_alloc_slab()` /
-    /// `mempool_free_slab()`), handed out as untyped bytes. A cache with a
-    /// constructor (`CtorCache`) cannot be passed: its free objects must stay
-    /// valid `T`s, which byte access could break.
-    pub(crate) fn slab<T>(min_nr: usize, cache: &'b KmemCache<T>) -> Result<Self> {
-        // SAFETY: the slab helpers take the cache as pool data; `cache` is
-        // borrowed for `'b`, so it outlives the pool.
-        unsafe {
-            Self::create(
-                min_nr,
-                Some(bindings::mempool_alloc_slab),
-                Some(bindings::mempool_free_slab),
-                cache.as_ptr().cast(),
-                ElementKind::Bytes(cache.object_size()),
-            )
-        }
+    /// A pool of `cache`'s objects, handed out as untyped bytes: C's
+    /// `mempool_alloc_slab()` / `mempool_free_slab()` with the cache's count
+    /// of objects out kept (the module doc). A cache with a constructor
+    /// (`CtorCache`) cannot be passed: its free objects must stay valid
+    /// `T`s, which byte access could break.
+    pub(crate) fn slab<T: Send>(min_nr: usize, cache: &'b KmemCache<T>) -> Result<Self> {
+        Self::with_backing(min_nr, cache)
     }
 
     /// A pool of `size`-byte kmalloc objects (`mempool_kmalloc()` / `mempool_kfree()`).
@@ -314,7 +309,14 @@ impl<'b> Mempool<'b> {
 
 impl Drop for Mempool<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own the pool and no element is out (each borrows `self`).
+        // SAFETY: we own the pool (type invariant) and nothing uses it after
+        // this: every element borrowed `self`, so none can be freed into it
+        // any more. An element that is still out was leaked (its owner
+        // forgotten) and is never freed: `mempool_destroy()` frees only the
+        // reserve (`mempool_exit()`, mm/mempool.c) and does not look for
+        // elements out, so a leak leaves that element allocated and nothing
+        // else. The backing is alive (borrowed for `'b`) for the reserve's
+        // frees.
         unsafe { bindings::mempool_destroy(self.pool.as_ptr()) };
     }
 }
@@ -508,20 +510,29 @@ mod tests {
     }
 
     /// A slab-backed pool preallocates from the cache and hands out objects
-    /// of the cache's size.
+    /// of the cache's size, each counted by the cache while it is out.
     #[test]
     fn slab_backed_pool() -> Result {
-        let cache = KmemCache::<[u8; 200]>::new(c"mapdrv_test_pool", SlabFlags::NO_MERGE)?;
+        let cache = KmemCache::<[u8; 200]>::new(c"mapdrv_test_pool", SlabFlags::NONE)?;
         let pool = Mempool::slab(8, &cache)?;
         assert_eq!(pool.reserve(), 8);
+        assert_eq!(cache.objects_out(), 8);
         assert_eq!(pool.kind(), ElementKind::Bytes(cache.object_size()));
         let mut e = pool.alloc(Gfp::GFP_KERNEL)?;
+        // From the cache, not the reserve (the backing did not fail).
+        assert_eq!((pool.reserve(), cache.objects_out()), (8, 9));
         e.as_uninit_mut().fill(MaybeUninit::new(0xab));
         for b in e.as_uninit() {
             // SAFETY: every byte was written just above.
             assert_eq!(unsafe { b.assume_init() }, 0xab);
         }
         assert!(e.size() >= 200);
+        // The reserve is full, so the element goes back to the cache...
+        drop(e);
+        assert_eq!(cache.objects_out(), 8);
+        // ...and so does the reserve when the pool goes.
+        drop(pool);
+        assert_eq!(cache.objects_out(), 0);
         Ok(())
     }
 

@@ -41,6 +41,51 @@
 //! long-lived structures keeps the cache in its module state and can build
 //! (2) on top where it needs to.
 //!
+//! # Leaked objects
+//!
+//! The borrow alone is not enough: `mem::forget` of a [`CacheBox`] (safe
+//! Rust) ends the borrow without freeing, and the cache could then be
+//! destroyed with the object in it. No memory becomes unsafe (the object
+//! is never freed), but SLUB `WARN`s "Slab cache still has objects"
+//! (`kmem_cache_destroy()`, mm/slab_common.c) - a `WARN` reachable from
+//! safe code. So every cache also counts the objects that are out, in a
+//! per-CPU counter (`alloc_percpu(long)`, `this_cpu_add()`): local to each
+//! CPU, no atomic and no shared cache line on the fast path (the objection
+//! to (2) above), one addition per allocation and per free. At drop the
+//! cache sums it: zero means every object came back and the cache is
+//! destroyed; otherwise the cache is left alive (leaked, as SLUB itself
+//! does after that `WARN`) with one log line naming it. A leaked cache is
+//! harmless after the module is gone: SLUB keeps its own copy of the name
+//! (`kstrdup_const()` copies anything outside vmlinux's rodata), nothing
+//! can allocate from it, and a constructor runs only when an allocation
+//! grows the cache. [`KmemCache::objects_out`] reads the count. The
+//! counter could not be replaced by asking SLUB: `kmem_cache_shrink()`'s
+//! result ignores partial slabs without `CONFIG_SLUB_DEBUG`, and nothing
+//! else exported tells whether a cache is empty.
+//!
+//! # Names
+//!
+//! Every cache is created with `SLAB_NO_MERGE`, and its name must be free:
+//! not empty, no blank, and not already in `/sys/kernel/slab/` (a cache or
+//! an alias of one, e.g. `kmalloc-64`). The kernel does not refuse a taken
+//! name: `kmem_cache_sanity_check()` `WARN`s on a duplicate under
+//! `CONFIG_DEBUG_VM`, and `sysfs_slab_add()` first removes any link of that
+//! name, so a cache named like an alias silently takes that alias's entry
+//! away (mm/slub.c). `slab_caches` and `slab_mutex` are not exported; the
+//! sysfs directory is the namespace those collisions happen in, so mapdrv
+//! looks the name up there (`kernfs_find_and_get()` under `kernel_kobj`),
+//! under a mutex of its own that its cache creation and destruction also
+//! take. Unmergeable caches are what makes that check sound for mapdrv's
+//! own names: a merged cache leaves its alias link behind after
+//! `kmem_cache_destroy()` (SLUB removes a leftover link only when the name
+//! is used again), so a module that reloads would find its own old names
+//! taken; an unmergeable cache's directory goes with it. The price is the
+//! memory merging would save, and the tour wants each cache on its own
+//! line in `/proc/slabinfo` anyway. Left open: another module can still
+//! create a cache of the same name between mapdrv's check and its create,
+//! and kernels without slab sysfs (`CONFIG_SLUB_TINY` or no `CONFIG_SYSFS`)
+//! have no namespace to check.
+//!
 //! Constructors: a C constructor receives only the slot pointer, so the Rust
 //! constructor is a trait function, [`SlabConstruct::construct`], run
 //! through a monomorphised `extern "C"` trampoline. Because an object goes
@@ -77,7 +122,7 @@ use core::mem::{align_of, size_of};
 use core::ops::{BitOr, Deref, DerefMut};
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::ffi::c_void;
+use kernel::ffi::{c_long, c_void};
 use kernel::prelude::*;
 
 /// Flags for [`KmemCache`] creation (`slab_flags_t`).
@@ -94,10 +139,10 @@ impl SlabFlags {
     /// Align objects to a cache line (`SLAB_HWCACHE_ALIGN`).
     pub(crate) const HWCACHE_ALIGN: SlabFlags =
         SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_HWCACHE_ALIGN));
-    /// Never merge this cache with a compatible one (`SLAB_NO_MERGE`), so it
-    /// keeps its own line in `/proc/slabinfo`.
-    pub(crate) const NO_MERGE: SlabFlags =
-        SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_NO_MERGE));
+    /// Never merge the cache with a compatible one (`SLAB_NO_MERGE`). Not
+    /// a choice: [`KmemCache`] adds it to every cache (see "Names" in the
+    /// module doc).
+    const NO_MERGE: SlabFlags = SlabFlags(slab_bit(bindings::_slab_flag_bits__SLAB_NO_MERGE));
 
     /// The raw `slab_flags_t`.
     #[inline]
@@ -135,16 +180,124 @@ unsafe extern "C" fn construct_trampoline<T: SlabConstruct>(obj: *mut c_void) {
     unsafe { obj.cast::<T>().write(T::construct()) };
 }
 
+/// A per-CPU count of the objects a cache has out (allocated and not yet
+/// freed): +1 on each CPU that allocates, -1 on each that frees, so one
+/// CPU's entry can be negative; only the sum means anything.
+///
+/// # Invariants
+///
+/// `counter` is a per-CPU `long` from `alloc_percpu()`, owned by this value.
+struct LiveCount {
+    counter: NonNull<c_long>,
+}
+
+// SAFETY: `this_cpu_add()` and the sum work from any thread; the counter
+// is plain per-CPU memory with no thread affinity.
+unsafe impl Send for LiveCount {}
+// SAFETY: `this_cpu_add()` is safe against concurrent callers, preemption
+// and interrupts (include/linux/percpu-defs.h), so `&LiveCount` may add
+// from several threads at once.
+unsafe impl Sync for LiveCount {}
+
+impl LiveCount {
+    fn new() -> Result<Self> {
+        // SAFETY: no precondition; sleeps (caches are created in process
+        // context).
+        let counter = unsafe { mapdrv_alloc_percpu_long() };
+        // INVARIANT: a fresh per-CPU `long` (zeroed), now ours.
+        Ok(LiveCount {
+            counter: NonNull::new(counter).ok_or(ENOMEM)?,
+        })
+    }
+
+    #[inline]
+    fn add(&self, n: c_long) {
+        // SAFETY: `counter` is a live per-CPU `long` (type invariant).
+        unsafe { mapdrv_this_cpu_add_long(self.counter.as_ptr(), n) };
+    }
+
+    fn sum(&self) -> c_long {
+        // SAFETY: as in `add`.
+        unsafe { mapdrv_percpu_long_sum(self.counter.as_ptr()) }
+    }
+}
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        // SAFETY: we own the counter (type invariant) and nothing uses it
+        // after this.
+        unsafe { bindings::free_percpu(self.counter.as_ptr().cast()) };
+    }
+}
+
+/// Holds mapdrv's cache-name mutex (`mapdrv_cache_names_lock()`) while it
+/// lives.
+struct NamesGuard(());
+
+impl NamesGuard {
+    fn lock() -> Self {
+        // SAFETY: no precondition; sleeps.
+        unsafe { mapdrv_cache_names_lock() };
+        NamesGuard(())
+    }
+}
+
+impl Drop for NamesGuard {
+    fn drop(&mut self) {
+        // SAFETY: this guard took the mutex and has not released it.
+        unsafe { mapdrv_cache_names_unlock() };
+    }
+}
+
+/// Whether `/sys/kernel/slab/NAME` exists: a cache or an alias by that
+/// name. `false` on kernels without slab sysfs.
+fn name_in_sysfs(name: &CStr) -> bool {
+    // SAFETY: `kernel_kobj` is set once, by `ksysfs_init()` (a core
+    // initcall, before any module loads), and never changes after.
+    let kernel = unsafe { bindings::kernel_kobj };
+    if kernel.is_null() {
+        return false;
+    }
+    // SAFETY: `kernel` is the live `/sys/kernel` kobject (never freed); its
+    // `sd` is its kernfs directory, set when it was added.
+    let dir = unsafe { (*kernel).sd };
+    if dir.is_null() {
+        return false;
+    }
+    let lookup = |parent: *mut bindings::kernfs_node, child: &CStr| {
+        // SAFETY: `parent` is a live kernfs node we hold (or `/sys/kernel`'s
+        // own, which lives forever); `child` is NUL-terminated; NULL is the
+        // namespace of every slab entry. Returns a new reference or NULL.
+        unsafe { bindings::kernfs_find_and_get_ns(parent, child.as_char_ptr(), core::ptr::null()) }
+    };
+    let slab = lookup(dir, c"slab");
+    if slab.is_null() {
+        return false;
+    }
+    let entry = lookup(slab, name);
+    let found = !entry.is_null();
+    // SAFETY: both are references `kernfs_find_and_get_ns()` gave us (or
+    // NULL, which `kernfs_put()` ignores), each put once.
+    unsafe {
+        bindings::kernfs_put(entry);
+        bindings::kernfs_put(slab);
+    }
+    found
+}
+
 /// A slab cache of `T` objects, destroyed on `Drop`.
 ///
 /// # Invariants
 ///
-/// `cache` is a live cache from `kmem_cache_create()` whose objects have
-/// `T`'s size and alignment and which this value owns; `name` outlives it.
-/// No object of the cache outlives `self` (every [`CacheBox`] borrows
-/// `self`). If the cache has a constructor, `self` is the inner cache of a
-/// [`CtorCache<T>`] and is never reachable through a `&KmemCache<T>` but
-/// through its [`CacheBox`]es.
+/// `cache` is a live, unmergeable cache from `kmem_cache_create()` whose
+/// objects have `T`'s size and alignment and which this value owns; `name`
+/// outlives it. Every object of the cache was allocated and is freed
+/// through this value (`alloc_raw` / `free_raw`), so `live` sums to the
+/// number of objects out. An object out when `self` drops was leaked (its
+/// owner forgotten: each [`CacheBox`] and pool element borrows `self`), and
+/// is never freed. If the cache has a constructor, `self` is the inner
+/// cache of a [`CtorCache<T>`] and is never reachable through a
+/// `&KmemCache<T>` but through its [`CacheBox`]es.
 ///
 /// # Variance
 ///
@@ -156,6 +309,7 @@ unsafe extern "C" fn construct_trampoline<T: SlabConstruct>(obj: *mut c_void) {
 pub(crate) struct KmemCache<T> {
     cache: NonNull<bindings::kmem_cache>,
     name: &'static CStr,
+    live: LiveCount,
     _objects: PhantomData<fn(T) -> T>,
 }
 
@@ -191,6 +345,17 @@ impl<T> KmemCache<T> {
             );
             return Err(EINVAL);
         }
+        let live = LiveCount::new()?;
+        // Held until the cache exists, so that no other mapdrv cache can
+        // take the name between the check and the create.
+        let _names = NamesGuard::lock();
+        if name_in_sysfs(name) {
+            pr_warn!(
+                "refusing slab cache {:?}: /sys/kernel/slab already has a cache or alias of that name\n",
+                name
+            );
+            return Err(EINVAL);
+        }
         // The call sleeps; caches are created in process context.
         // SAFETY: `name` is `'static` (outlives the cache); size and align
         // are `T`'s; `ctor` is `construct_trampoline::<T>`, fit for slots.
@@ -199,24 +364,27 @@ impl<T> KmemCache<T> {
                 name.as_char_ptr().cast(),
                 size_of::<T>() as u32,
                 align_of::<T>() as u32,
-                flags.as_raw(),
+                (flags | SlabFlags::NO_MERGE).as_raw(),
                 ctor,
             )
         };
         let cache = NonNull::new(cache).ok_or(ENOMEM)?;
-        // INVARIANT: a fresh cache for `T`, owned by us, no objects yet.
+        // INVARIANT: a fresh unmergeable cache for `T`, owned by us, no
+        // objects yet, and a zeroed count.
         Ok(KmemCache {
             cache,
             name,
+            live,
             _objects: PhantomData,
         })
     }
 
-    /// Creates a cache named `name` (as it will appear in `/proc/slabinfo`).
+    /// Creates a cache named `name` (as it will appear in `/proc/slabinfo`),
+    /// never merged with another (see "Names" in the module doc).
     ///
-    /// Caches may be merged with compatible ones unless
-    /// [`SlabFlags::NO_MERGE`] is given. `EINVAL` for a zero-sized `T` and
-    /// for an empty name or one with spaces (which the kernel `WARN`s on).
+    /// `EINVAL` (and one log line) for a zero-sized `T`, for an empty name
+    /// or one with blanks, and for a name `/sys/kernel/slab/` already has
+    /// (the kernel `WARN`s on or mishandles each).
     pub(crate) fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
         Self::create(name, flags, None)
     }
@@ -236,7 +404,30 @@ impl<T> KmemCache<T> {
         // SAFETY: the cache is live (type invariant), the mask valid;
         // sleeping is the caller's choice via `gfp`.
         let p = unsafe { mapdrv_kmem_cache_alloc(self.cache.as_ptr(), raw) };
-        NonNull::new(p.cast::<T>()).ok_or(ENOMEM)
+        let p = NonNull::new(p.cast::<T>()).ok_or(ENOMEM)?;
+        // INVARIANT: one more object out.
+        self.live.add(1);
+        Ok(p)
+    }
+
+    /// Frees an object (`kmem_cache_free()`) without dropping what it holds.
+    ///
+    /// # Safety
+    ///
+    /// `obj` came from `self.alloc_raw()` and is not used afterwards.
+    unsafe fn free_raw(&self, obj: NonNull<T>) {
+        // SAFETY: the object belongs to this live cache and is freed once
+        // (the caller's guarantee).
+        unsafe { bindings::kmem_cache_free(self.cache.as_ptr(), obj.as_ptr().cast()) };
+        // INVARIANT: one object fewer out.
+        self.live.add(-1);
+    }
+
+    /// How many objects are out: allocated and not yet freed. Exact when
+    /// nothing allocates or frees meanwhile; nonzero with no live
+    /// [`CacheBox`] means some were leaked (`mem::forget`).
+    pub(crate) fn objects_out(&self) -> c_long {
+        self.live.sum()
     }
 
     /// The cache's name.
@@ -251,10 +442,37 @@ impl<T> KmemCache<T> {
         unsafe { bindings::kmem_cache_size(self.cache.as_ptr()) as usize }
     }
 
-    /// The raw `struct kmem_cache`, e.g. as a mempool's backing.
+    /// The raw `struct kmem_cache`, for calling C directly (benchmarks).
+    /// Objects allocated through it are not counted, so unsafe code that
+    /// uses it must free each of them through it before the cache drops.
     #[inline]
     pub(crate) fn as_ptr(&self) -> *mut bindings::kmem_cache {
         self.cache.as_ptr()
+    }
+}
+
+// SAFETY: `alloc` returns NULL or a fresh object of this cache: at least
+// `object_size()` writable bytes (`kmem_cache_size()`), aligned at least for
+// bytes, that nothing else owns until `free`, which returns exactly such
+// objects to the cache. Slab allocation and freeing work in any context
+// the mask allows, concurrently (`KmemCache<T: Send>` is `Sync`). The pool
+// treats elements as bytes and never as `T`s, and a `CtorCache`'s inner
+// cache, whose free slots must stay valid `T`s, is unreachable from here.
+unsafe impl<T: Send> crate::mm::mempool::PoolBacking for KmemCache<T> {
+    fn element_size(&self) -> usize {
+        self.object_size()
+    }
+
+    unsafe fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>> {
+        // Counted like any object of the cache, so a leaked element or a
+        // leaked pool's reserve keeps the cache alive (module doc).
+        self.alloc_raw(gfp).ok().map(NonNull::cast)
+    }
+
+    unsafe fn free(&self, elem: NonNull<u8>) {
+        // SAFETY: `elem` came from `self.alloc` (the caller's guarantee),
+        // i.e. from `alloc_raw`, and is not used afterwards.
+        unsafe { self.free_raw(elem.cast()) };
     }
 }
 
@@ -312,8 +530,22 @@ impl<T: SlabConstruct> CtorCache<T> {
 
 impl<T> Drop for KmemCache<T> {
     fn drop(&mut self) {
-        // SAFETY: we own the cache, and no object is alive: every
-        // `CacheBox` borrows `self`, so none can exist now.
+        // No object can be freed any more (each owner borrowed `self`), so
+        // the sum is exact: zero iff every object came back.
+        let out = self.live.sum();
+        if out != 0 {
+            pr_err!(
+                "slab cache {:?}: {} object(s) leaked (a forgotten CacheBox or pool element); leaking the cache too\n",
+                self.name,
+                out
+            );
+            return;
+        }
+        let _names = NamesGuard::lock();
+        // SAFETY: we own the cache (type invariant) and it is empty: every
+        // object was allocated through `alloc_raw` and the count shows each
+        // freed through `free_raw`, so `kmem_cache_destroy()` finds no
+        // object (no `WARN`) and nothing can reach the cache afterwards.
         unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
     }
 }
@@ -363,9 +595,9 @@ impl<T> Drop for CacheBox<'_, T> {
         // SAFETY: we own a valid `T` in the slot; for constructed caches `T`
         // has no drop glue and this is a no-op, leaving the value in place.
         unsafe { core::ptr::drop_in_place(self.ptr.as_ptr()) };
-        // SAFETY: the object belongs to `cache`, which is alive (borrowed),
-        // and is freed exactly once, here.
-        unsafe { bindings::kmem_cache_free(self.cache.cache.as_ptr(), self.ptr.as_ptr().cast()) };
+        // SAFETY: the object came from `cache.alloc_raw()` (type invariant),
+        // the cache is alive (borrowed), and the object is freed once, here.
+        unsafe { self.cache.free_raw(self.ptr) };
     }
 }
 
@@ -474,6 +706,58 @@ mod tests {
         }
     }
 
+    /// A name `/sys/kernel/slab/` has is refused - another live cache's,
+    /// or an alias such as `kmalloc-64` (created at boot) - and is free
+    /// again once its cache is gone.
+    #[test]
+    fn refuses_taken_names() -> Result {
+        let first = KmemCache::<u64>::new(c"mapdrv_test_dup", SlabFlags::NONE)?;
+        assert!(name_in_sysfs(c"mapdrv_test_dup"));
+        assert_eq!(
+            KmemCache::<u32>::new(c"mapdrv_test_dup", SlabFlags::NONE).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            CtorCache::<Slot>::new(c"mapdrv_test_dup", SlabFlags::NONE).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            KmemCache::<[u8; 64]>::new(c"kmalloc-64", SlabFlags::NONE).err(),
+            Some(EINVAL)
+        );
+        drop(first);
+        assert!(!name_in_sysfs(c"mapdrv_test_dup"));
+        let _again = KmemCache::<u64>::new(c"mapdrv_test_dup", SlabFlags::NONE)?;
+        Ok(())
+    }
+
+    /// A forgotten box is still counted, and dropping its cache leaves the
+    /// cache alive (no "still has objects" `WARN`); the test then frees
+    /// the object and destroys the cache by hand.
+    #[test]
+    fn leaked_object_keeps_its_cache_alive() -> Result {
+        let cache = KmemCache::<[u64; 2]>::new(c"mapdrv_test_leak", SlabFlags::NONE)?;
+        let kept = cache.alloc([1, 2], Gfp::GFP_KERNEL)?;
+        let leaked = cache.alloc([3, 4], Gfp::GFP_KERNEL)?;
+        assert_eq!(cache.objects_out(), 2);
+        let obj = leaked.as_ptr().cast_mut();
+        core::mem::forget(leaked);
+        drop(kept);
+        assert_eq!(cache.objects_out(), 1);
+        let raw = cache.as_ptr();
+        drop(cache);
+        // Still registered: the drop leaked the cache instead of destroying it.
+        assert!(name_in_sysfs(c"mapdrv_test_leak"));
+        // SAFETY: the drop above leaked `raw` with exactly one object,
+        // `obj`, which nothing else refers to; both are freed once, here.
+        unsafe {
+            bindings::kmem_cache_free(raw, obj.cast());
+            bindings::kmem_cache_destroy(raw);
+        }
+        assert!(!name_in_sysfs(c"mapdrv_test_leak"));
+        Ok(())
+    }
+
     /// Plain caches refuse masks slab cannot serve, before the allocator.
     #[test]
     fn plain_cache_refuses_bad_masks() -> Result {
@@ -486,7 +770,7 @@ mod tests {
     /// the freed slots.
     #[test]
     fn drop_returns_objects_to_the_cache() -> Result {
-        let cache = KmemCache::<[u8; 128]>::new(c"mapdrv_test_reuse", SlabFlags::NO_MERGE)?;
+        let cache = KmemCache::<[u8; 128]>::new(c"mapdrv_test_reuse", SlabFlags::NONE)?;
         let mut first = KVec::new();
         for _ in 0..16 {
             let o = cache.alloc([0; 128], Gfp::GFP_KERNEL)?;
@@ -507,14 +791,8 @@ mod tests {
     /// 40-byte objects are 64-aligned, 24-byte objects 32-aligned.
     #[test]
     fn hwcache_align() -> Result {
-        let c40 = KmemCache::<[u8; 40]>::new(
-            c"mapdrv_test_align40",
-            SlabFlags::HWCACHE_ALIGN | SlabFlags::NO_MERGE,
-        )?;
-        let c24 = KmemCache::<[u8; 24]>::new(
-            c"mapdrv_test_align24",
-            SlabFlags::HWCACHE_ALIGN | SlabFlags::NO_MERGE,
-        )?;
+        let c40 = KmemCache::<[u8; 40]>::new(c"mapdrv_test_align40", SlabFlags::HWCACHE_ALIGN)?;
+        let c24 = KmemCache::<[u8; 24]>::new(c"mapdrv_test_align24", SlabFlags::HWCACHE_ALIGN)?;
         let mut odd32 = false;
         // Declared after the caches, so dropped (objects freed) before them.
         let mut live = KVec::new();
