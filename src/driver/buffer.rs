@@ -163,7 +163,7 @@ impl Buffer {
     #[inline(never)]
     fn log_fault(&self, vmf: &VmFault, window: bool) {
         pr_info!(
-            "fault: page {} of {} ({}) at user address {:#x}, served by vmalloc_to_page{}\n",
+            "fault: page {} of {} ({}) at user address {:#x}, served from the buffer's page array{}\n",
             vmf.pgoff(),
             self.mem.page_count(),
             if vmf.is_write() { "write" } else { "read" },

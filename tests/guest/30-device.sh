@@ -75,7 +75,7 @@ check "modprobe mapdrv verbose=2" modprobe mapdrv report=0 verbose=2
 check "maptest read prints the kernel's ok" sh -c 'maptest read | grep -q "reads \"ok\""'
 check_log "the log tells the open" 'mapdrv: open: read-only \(1 files open\)'
 check_log "the log tells the mmap, with nothing mapped yet" 'mapdrv: mmap: pages 0\.\.1 of 10, MAP_PRIVATE read-only, nothing mapped yet'
-check_log "the log tells the fault on page 0" 'mapdrv: fault: page 0 of 10 \(read\) at user address 0x[0-9a-f]+, served by vmalloc_to_page'
+check_log "the log tells the fault on page 0" 'mapdrv: fault: page 0 of 10 \(read\) at user address 0x[0-9a-f]+, served from the buffer.s page array'
 check_log "the log tells the unmap" 'mapdrv: unmap: 1 pages of the buffer \(from page 0\) unmapped, 0 mappings left'
 check_log "the log tells the close" 'mapdrv: close: 0 files open, 0 mappings alive'
 check "maptest stats --json reports the buffer" json_fields_are "$(maptest --json stats)" buffer_pages=10 buffer_size=40960
