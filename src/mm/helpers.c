@@ -5,9 +5,9 @@
  *
  * Each helper calls the real thing and nothing more, so that what runs is
  * exactly what a C driver would run (including the inline fast paths, e.g.
- * kmalloc()'s size-class selection); all but two are one line (a per-CPU
- * sum is a for_each_possible_cpu() loop, and a statically initialised
- * mutex is a DEFINE_MUTEX). Their Rust declarations, with the safety
+ * kmalloc()'s size-class selection); each is one line, plus the one
+ * statically initialised mutex (a DEFINE_MUTEX) that two of them take
+ * and release. Their Rust declarations, with the safety
  * contract of each, are in src/mm/helpers.h. Nothing else lives here.
  */
 
@@ -16,7 +16,6 @@
 #include <linux/mempool.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
-#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -55,19 +54,6 @@ struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size,
 	return kmem_cache_create(name, size, align, flags, ctor);
 }
 void *mapdrv_kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp) { return kmem_cache_alloc(s, gfp); }
-
-/* Per-CPU counters (include/linux/percpu.h), for a cache's live objects. */
-long __percpu *mapdrv_alloc_percpu_long(void) { return alloc_percpu(long); }
-void mapdrv_this_cpu_add_long(long __percpu *counter, long n) { this_cpu_add(*counter, n); }
-long mapdrv_percpu_long_sum(long __percpu *counter)
-{
-	long sum = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		sum += *per_cpu_ptr(counter, cpu);
-	return sum;
-}
 
 /*
  * A statically initialised mutex (DEFINE_MUTEX is a macro; slab_mutex is not

@@ -88,22 +88,6 @@ struct kmem_cache *mapdrv_kmem_cache_create(const char *name, unsigned int size,
  */
 void *mapdrv_kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp);
 /**
- * `alloc_percpu(long)`: one zeroed `long` per possible CPU, or NULL.
- * Sleeps. Free it with `free_percpu()`.
- */
-long __percpu *mapdrv_alloc_percpu_long(void);
-/**
- * `this_cpu_add(*counter, n)`: safe against preemption and interrupts,
- * callable in any context. `counter` must come from
- * `mapdrv_alloc_percpu_long()` and not be freed.
- */
-void mapdrv_this_cpu_add_long(long __percpu *counter, long n);
-/**
- * The sum of `counter` over every possible CPU. `counter` as for
- * `mapdrv_this_cpu_add_long()`; exact only if nothing adds meanwhile.
- */
-long mapdrv_percpu_long_sum(long __percpu *counter);
-/**
  * Takes (`mutex_lock()`) the mutex that serialises mapdrv's slab cache
  * name checks with cache creation and destruction. Sleeps.
  */
