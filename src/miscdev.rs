@@ -64,14 +64,21 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run
+//! # use crate::miscdev::{MiscDevice, MiscRegistration};
+//! # use kernel::{sync::Arc, InPlaceModule, ThisModule};
+//! struct MyDevice;           // the device's state, shared by its open files
+//! #[vtable]
+//! impl MiscDevice for MyDevice {} // every method left at its default
 //! #[pin_data]
 //! struct Module { #[pin] dev: MiscRegistration<MyDevice> }
 //! impl InPlaceModule for Module {
 //!     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-//!         // SAFETY: the registration is the module's own state, dropped by
-//!         // module exit.
-//!         try_pin_init!(Self { dev <- unsafe { MiscRegistration::register(c"mydev", Arc::new(MyDevice::new(), GFP_KERNEL)?) } })
+//!         try_pin_init!(Self {
+//!             // SAFETY: the registration is the module's own state, dropped
+//!             // by module exit.
+//!             dev <- unsafe { MiscRegistration::register(c"mydev", Arc::new(MyDevice, GFP_KERNEL)?) }
+//!         })
 //!     }
 //! }
 //! ```

@@ -45,7 +45,7 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run
 //! use crate::mm::gfp::{Gfp, Zone};
 //! let page = crate::mm::page::Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, 0)?;
 //! assert!(matches!(page.zone(), Zone::Dma | Zone::Dma32));

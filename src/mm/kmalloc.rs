@@ -21,7 +21,7 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run
 //! use crate::mm::{gfp::Gfp, kmalloc::KmallocBuf};
 //! let buf = KmallocBuf::zalloc(100, Gfp::GFP_KERNEL)?;   // kzalloc(100, GFP_KERNEL)
 //! assert_eq!(buf.size(), 100);                            // `KmallocBuf<Init>`

@@ -33,8 +33,8 @@
 //!
 //! # Examples
 //!
-//! ```ignore
-//! use crate::{gfp::Gfp, mempool::Mempool, slab::{KmemCache, SlabFlags}};
+//! ```no_run
+//! use crate::mm::{gfp::Gfp, mempool::Mempool, slab::{KmemCache, SlabFlags}};
 //! let cache = KmemCache::<[u8; 256]>::new(c"my_bufs", SlabFlags::NONE)?;
 //! let pool = Mempool::slab(16, &cache)?;          // 16 objects held in reserve
 //! let mut e = pool.alloc(Gfp::GFP_NOIO)?;          // never fails: may wait

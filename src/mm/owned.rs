@@ -10,7 +10,7 @@
 //! upstream's `Box<T, A: Allocator>` (`rust/kernel/alloc/kbox.rs`). Each
 //! family module names its instance and adds what its API offers:
 //!
-//! ```ignore
+//! ```text
 //! pub(crate) type KmallocBuf<S = Uninit> = Owned<Kfree, S>;     // kmalloc.rs
 //! pub(crate) type FreePages<S = Uninit> = Owned<FreePagesOrder, S>; // page.rs
 //! pub(crate) type VmallocBuf<S = Uninit> = Owned<Vfree, S>;     // vmalloc.rs

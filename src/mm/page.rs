@@ -22,13 +22,14 @@
 //!
 //! # Examples
 //!
-//! ```ignore
-//! use crate::{gfp::Gfp, pages::Pages};
+//! ```no_run
+//! use crate::mm::{gfp::Gfp, page::Pages};
 //! let block = Pages::alloc_zeroed(Gfp::GFP_KERNEL, 3)?; // 8 pages, 32 KiB
 //! assert_eq!(block.page_count(), 8);
 //! assert!(block.as_slice().iter().all(|&b| b == 0));    // `Pages<Init>`: u8 views
-//! let raw = Pages::alloc(Gfp::GFP_KERNEL, 0)?;            // `Pages<Uninit>`:
-//! let _: &[core::mem::MaybeUninit<u8>] = raw.as_uninit(); // MaybeUninit views only
+//! let mut raw = Pages::alloc(Gfp::GFP_KERNEL, 0)?;        // `Pages<Uninit>`:
+//! let _: &mut [core::mem::MaybeUninit<u8>] = raw.as_uninit_mut(); // no u8 view
+//! let filled = raw.fill(0xff);                            // now `Pages<Init>`
 //! let first = block.pfn();
 //! assert!(block.pages().enumerate().all(|(i, p)| p.pfn().0 == first.0 + i));
 //! // Dropping `block` calls `__free_pages(page, 3)`.

@@ -110,8 +110,8 @@
 //!
 //! # Examples
 //!
-//! ```ignore
-//! use crate::{gfp::Gfp, slab::{KmemCache, SlabFlags}};
+//! ```no_run
+//! use crate::mm::{gfp::Gfp, slab::{KmemCache, SlabFlags}};
 //! struct Request { id: u64, len: u32 }
 //! let cache = KmemCache::<Request>::new(c"my_requests", SlabFlags::HWCACHE_ALIGN)?;
 //! let r = cache.alloc(Request { id: 1, len: 512 }, Gfp::GFP_KERNEL)?;

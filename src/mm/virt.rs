@@ -42,15 +42,19 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run
+//! # use crate::mm::{vmalloc::SharedUserVmalloc, virt::{install, Fault, FaultError, VmFault, VmOperations}};
+//! # use kernel::{mm::virt::VmaNew, sync::Arc};
 //! struct Buffer { mem: SharedUserVmalloc }
 //! impl VmOperations for Buffer {
 //!     fn fault<'f>(&'f self, vmf: &'f VmFault) -> Result<Fault<'f>, FaultError> {
 //!         self.mem.page(vmf.pgoff()).map(Fault::Page).ok_or(FaultError::SigBus)
 //!     }
 //! }
-//! // In `MiscDevice::mmap`:
-//! vma::install(vma, self.buffer.clone());   // Arc<Buffer>
+//! // In `MiscDevice::mmap(&self, file, vma)`, with `self.buffer: Arc<Buffer>`:
+//! # fn mmap(buffer: &Arc<Buffer>, vma: &VmaNew) {
+//! install(vma, buffer.clone());
+//! # }
 //! ```
 
 use crate::mm::page::{UserPage, PAGE_SIZE};

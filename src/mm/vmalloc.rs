@@ -31,7 +31,7 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run
 //! use crate::mm::vmalloc::VmallocBuf;
 //! let buf = VmallocBuf::zalloc(64 << 20)?;        // 64 MiB: far above KMALLOC_MAX_SIZE
 //! assert!(buf.is_vmalloc_addr());
