@@ -11,7 +11,7 @@ use crate::mm::virt;
 use crate::mm::vmalloc::UserVmalloc;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::bindings;
-use kernel::fs::{File, LocalFile};
+use kernel::fs::{file::flags, File, LocalFile};
 use kernel::mm::virt::VmaNew;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -117,9 +117,9 @@ impl MiscDevice for MapdrvDevice {
         c.opens.fetch_add(1, Relaxed);
         let now = c.open_files.fetch_add(1, Relaxed) + 1;
         if self.buffer.verbose >= 1 {
-            let mode = match file.flags() & bindings::O_ACCMODE {
-                bindings::O_RDONLY => "read-only",
-                bindings::O_WRONLY => "write-only",
+            let mode = match file.flags() & flags::O_ACCMODE {
+                flags::O_RDONLY => "read-only",
+                flags::O_WRONLY => "write-only",
                 _ => "read-write",
             };
             pr_info!("open: {} ({} files open)\n", mode, now);
@@ -189,7 +189,7 @@ impl MiscDevice for MapdrvDevice {
         let len = vma.end() - vma.start();
         // SAFETY: the VMA is in initial setup: nobody else accesses it.
         let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
-        let shared = vma.flags() & bindings::VM_SHARED != 0;
+        let shared = vma.flags() & kernel::mm::virt::flags::SHARED != 0;
         if vma.executable() {
             return self.refuse("PROT_EXEC is not allowed");
         }

@@ -56,8 +56,8 @@ compile_error!(
 /// The largest order the buddy allocator serves (`MAX_PAGE_ORDER`).
 pub(crate) const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 
-/// The size of a page in bytes.
-pub(crate) const PAGE_SIZE: usize = 1 << bindings::PAGE_SHIFT;
+/// The size of a page in bytes: the `kernel` crate's.
+pub(crate) use kernel::page::PAGE_SIZE;
 
 /// The physically contiguous runs of some pages, in the order given: each
 /// item is a run's first frame and its length in pages. A vmalloc buffer
