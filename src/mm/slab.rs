@@ -66,8 +66,9 @@
 //! always be "empty", so this module refuses to build there. A per-CPU
 //! count of objects out, kept by the wrapper, would answer on every kernel
 //! but adds two out-of-line calls to every allocation and free (measured:
-//! +18 % on `kmem_cache` alloc+free, `make bench`); distributions and
-//! Android's GKI enable `SLUB_DEBUG`, and so does `kernel/mapdrv.config`.
+//! +18 % on `kmem_cache` alloc+free, `make bench`); `SLUB_DEBUG` is
+//! `default y` (mm/Kconfig.debug), on in distribution kernels (this
+//! project's Debian host has it) and in `kernel/mapdrv.config`.
 //!
 //! # Names
 //!
@@ -87,10 +88,11 @@
 //! is used again), so a module that reloads would find its own old names
 //! taken; an unmergeable cache's directory goes with it. The price is the
 //! memory merging would save, and the tour wants each cache on its own
-//! line in `/proc/slabinfo` anyway. Left open: another module can still
-//! create a cache of the same name between mapdrv's check and its create,
-//! and kernels without slab sysfs (`CONFIG_SLUB_TINY` or no `CONFIG_SYSFS`)
-//! have no namespace to check.
+//! line in `/proc/slabinfo` anyway. The namespace always exists here:
+//! `SLUB_DEBUG`, which this module requires (above), depends on
+//! `SYSFS && !SLUB_TINY`, the conditions of slab sysfs. Left open: another
+//! module can still create a cache of the same name between mapdrv's
+//! check and its create.
 //!
 //! Constructors: a C constructor receives only the slot pointer, so the Rust
 //! constructor is a trait function, [`SlabConstruct::construct`], run
@@ -211,7 +213,7 @@ impl Drop for NamesGuard {
 }
 
 /// Whether `/sys/kernel/slab/NAME` exists: a cache or an alias by that
-/// name. `false` on kernels without slab sysfs.
+/// name (always there: see "Names" in the module doc; `false` if it is not).
 pub(crate) fn name_in_sysfs(name: &CStr) -> bool {
     // SAFETY: `kernel_kobj` is set once, by `ksysfs_init()` (a core
     // initcall, before any module loads), and never changes after.
