@@ -166,7 +166,11 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// dynamic minor, with `data` as its state. The device's
     /// `file_operations` are owned by the module this crate is built into.
     /// `EINVAL` (and one log line) for an empty name, which fails in the
-    /// device core with a `WARN`.
+    /// device core with a `WARN`. A name another misc device already has is
+    /// not checked first (the misc class is static in `drivers/char/misc.c`,
+    /// with no exported namespace to look in): `device_create()` fails with
+    /// `EEXIST`, after sysfs has printed "cannot create duplicate filename"
+    /// with a stack dump (`sysfs_warn_dup()`; not a `WARN`).
     ///
     /// # Safety
     ///
