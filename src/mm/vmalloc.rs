@@ -182,12 +182,13 @@ unsafe impl Sync for PagePtr {}
 
 /// The pages of a `vmalloc_user()` buffer, in order, looked up once when it
 /// is allocated, so that a fault finds its page by index instead of walking
-/// the kernel page tables (`vmalloc_to_page()`, about 0.4 us per page here:
-/// `docs/perf/fault-profile.txt`).
+/// the kernel page tables (`vmalloc_to_page()`) every time (README,
+/// "Performance": what that saves per fault).
 ///
 /// The kernel keeps the same array in the area's `vm_struct` (`pages`), but
 /// `find_vm_area()` is not exported to modules, so the buffer keeps its
-/// own: 8 bytes per page (0.2 % of the buffer), in a `KVVec` (kvmalloc).
+/// own: one pointer per page (0.2 % of the buffer with 4 KiB pages), in a
+/// `KVVec` (kvmalloc).
 ///
 /// # Invariants
 ///
