@@ -317,14 +317,14 @@ impl<'b> Mempool<'b> {
 
 impl Drop for Mempool<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own the pool (type invariant) and nothing uses it after
-        // this: every element borrowed `self`, so none can be freed into it
-        // any more. An element that is still out was leaked (its owner
-        // forgotten) and is never freed: `mempool_destroy()` frees only the
-        // reserve (`mempool_exit()`, mm/mempool.c) and does not look for
-        // elements out, so a leak leaves that element allocated and nothing
-        // else. The backing is alive (borrowed for `'b`) for the reserve's
-        // frees.
+        // Every element borrowed `self`, so none can be freed into the pool
+        // any more. One still out was leaked (its owner forgotten) and is
+        // never freed: `mempool_destroy()` frees only the reserve
+        // (`mempool_exit()`, mm/mempool.c) and does not look for elements
+        // out, so a leak leaves that element allocated and nothing else.
+        // SAFETY: we own the pool (type invariant), nothing uses it after
+        // this (above), and the backing is alive (borrowed for `'b`) for the
+        // reserve's frees.
         unsafe { bindings::mempool_destroy(self.pool.as_ptr()) };
     }
 }

@@ -450,10 +450,9 @@ impl<T> Drop for KmemCache<T> {
             return;
         }
         let _names = NamesGuard::lock();
-        // SAFETY: we own the cache (type invariant), no slab of it is left
-        // (above; the `compile_error!` at the top ensures the answer is
-        // real), so `kmem_cache_destroy()` finds no object (no `WARN`), and
-        // nothing reaches the cache afterwards.
+        // No slab is left (above; the `compile_error!` at the top makes the
+        // answer real), so `kmem_cache_destroy()` finds no object: no `WARN`.
+        // SAFETY: we own the cache (type invariant); nothing reaches it after.
         unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
     }
 }

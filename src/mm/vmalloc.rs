@@ -35,7 +35,7 @@
 //! use crate::mm::vmalloc::VmallocBuf;
 //! let buf = VmallocBuf::zalloc(64 << 20)?;        // 64 MiB: far above KMALLOC_MAX_SIZE
 //! assert!(buf.is_vmalloc_addr());
-//! assert_eq!(buf.page_count(), (64 << 20) / 4096);
+//! assert_eq!(buf.page_count(), (64 << 20) / crate::mm::page::PAGE_SIZE);
 //! let runs = buf.phys_runs();  // 1 on a fresh system, many once memory has been churned
 //! ```
 
