@@ -16,24 +16,11 @@ MAPDRV_KSERIES="${MAPDRV_KSERIES:-${KVER:-7.2}}"
 # Build products of this clone (module, tool, initramfs) go here.
 MAPDRV_OUT="${MAPDRV_OUT:-$MAPDRV_ROOT/build}"
 
-# phase MESSAGE: one progress line, so long steps never run in silence.
-# A kernel log line that fails a test run: BUG (KASAN's reports included),
-# WARNING, oops, panic, UBSAN, hung task, soft lockup, lockdep.
-KERNEL_LOG_BAD='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG at|UBSAN:|blocked for more than|soft lockup|circular locking'
-
-# kernel_reports FILE...: every kernel report in FILE... (consoles or dmesg
-# captures): the kernel lines ("[ seconds] ...") that match KERNEL_LOG_BAD,
-# each once (a dmesg replay repeats its line, timestamp and all). None is
-# exempt, wherever or whenever in a boot it was printed: a report from the
-# kernel's own boot is a defect to remove, not noise (docs/kasan-la57.md).
-kernel_reports() {
-	cat "$@" 2>/dev/null | grep -E '^\[ *[0-9]+\.[0-9]+\]' | grep -E "$KERNEL_LOG_BAD" | LC_ALL=C sort -u || true
-}
-
 # usage: the calling script's help, its leading comment block (so the
 # help text lives next to the code and cannot be cut short).
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 
+# phase MESSAGE: one progress line, so long steps never run in silence.
 phase() { printf '\033[1m==> mapdrv: %s\033[0m\n' "$*" >&2; }
 info() { printf 'mapdrv: %s\n' "$*" >&2; }
 die() { printf 'mapdrv: error: %s\n' "$*" >&2; exit 1; }

@@ -1,6 +1,7 @@
 # The module loads and unloads cleanly, with one log line each, and takes
 # parameters through modprobe.
 . ./lib.sh
+ktap_plan 9
 
 mark_log
 check "modprobe mapdrv" modprobe mapdrv

@@ -1,6 +1,7 @@
 # /dev/mapdrv: the device contract (maptest verify, several buffer sizes),
 # the log story, parameter bounds, and the module pinned while open or mapped.
 . ./lib.sh
+ktap_plan 86
 
 # verify is told what the test loaded (--pages, --mode, --window): a module
 # that runs anything else fails, and every expectation comes from here.

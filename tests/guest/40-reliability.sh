@@ -3,6 +3,7 @@
 # load/unload cycles, and the seeded fuzzer with its model of the contract.
 # Lines starting "# figure:" are collected into the test summary.
 . ./lib.sh
+ktap_plan 44
 
 FUZZ_SEED="${MAPDRV_FUZZ_SEED:-20261122}"
 FUZZ_SECONDS="${MAPDRV_FUZZ_SECONDS:-21}"
@@ -127,7 +128,7 @@ if [ -d $DBG/failslab ] && [ -d $DBG/fail_page_alloc ]; then
 elif [ "$MAPDRV_FLAVOR" = debug ]; then
 	check "the debug kernel has fault injection (failslab, fail_page_alloc)" false
 else
-	echo "# skip: no fault injection in this kernel (use the debug flavor)"
+	ktap_skip_checks 22 "fault injection" "no fault injection in this kernel (the debug flavor has it)"
 fi
 
 # Stress, with rmmod attempts while it runs (each must be refused).

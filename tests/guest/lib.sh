@@ -1,27 +1,83 @@
 # shellcheck shell=sh
-# Helpers for in-guest test scripts (busybox sh). Every check prints one line
-# "ok - NAME" or "not ok - NAME: WHY"; scripts/test counts them. A test file
-# (./NN-name.sh) ends with "# checks: FILE OK NOT_OK" and exits 1 if any
-# check failed; scripts/test knows how many checks each file must run.
+# Helpers for in-guest test scripts (busybox sh). Output is KTAP (the
+# kernel's test format, Documentation/dev-tools/ktap.rst, as in
+# tools/testing/selftests/kselftest/ktap_helpers.sh): run.sh prints the
+# top-level header and plan, each test file (./NN-name.sh) is one subtest
+# of it. A file states up front how many checks it runs (ktap_plan N);
+# every check prints one result line, "ok N NAME" or "not ok N NAME" with
+# the reason on "#" lines before it (as KUnit prints its failed
+# expectations, and as the parser files them: with the test that follows); a check that cannot run here prints
+# "ok N NAME # SKIP REASON". The file's own result line ("ok K NN-name",
+# K its place in run.sh's plan) is printed when it exits: "not ok" if a
+# check failed or it ran a number of checks other than its plan. The host
+# parses all of it with the kernel's KTAP parser (kunit.py parse), which
+# also fails a file whose plan and results disagree. Any other output of a
+# file is free text (keep it off the start of a line with "ok", "not ok",
+# "1.." or "KTAP"); "# figure: " lines are collected into the summary.
 
-CHECKS_OK=0 CHECKS_BAD=0
+KTAP_N=0 KTAP_BAD=0 KTAP_PLAN=
+KTAP_NAME="$(basename "$0" .sh)"
+# ktap_plan N: this file runs N checks (call once, before the first).
+ktap_plan() {
+	KTAP_PLAN="$1"
+	echo "    KTAP version 1"
+	echo "    # Subtest: $KTAP_NAME"
+	echo "    1..$1"
+}
 case "$0" in
 */[0-9]*.sh)
-	trap 'echo "# checks: $0 $CHECKS_OK $CHECKS_BAD"; [ "$CHECKS_BAD" = 0 ] || exit 1' EXIT
+	trap 'ktap_file_result; [ "$KTAP_BAD" = 0 ] && [ "$KTAP_N" = "$KTAP_PLAN" ] || exit 1' EXIT
 	;;
 esac
+# ktap_file_result: this file's result line in run.sh's plan.
+ktap_file_result() {
+	if [ -z "$KTAP_PLAN" ]; then
+		echo "    # $KTAP_NAME never stated its plan (ktap_plan N)"
+		echo "not ok ${KTAP_INDEX:-1} $KTAP_NAME"
+	elif [ "$KTAP_BAD" = 0 ] && [ "$KTAP_N" = "$KTAP_PLAN" ]; then
+		echo "ok ${KTAP_INDEX:-1} $KTAP_NAME"
+	else
+		[ "$KTAP_N" = "$KTAP_PLAN" ] || echo "    # $KTAP_NAME ran $KTAP_N checks, its plan says $KTAP_PLAN"
+		echo "not ok ${KTAP_INDEX:-1} $KTAP_NAME"
+	fi
+}
+# ktap_name NAME: NAME made safe for a result line ("#" starts a directive).
+ktap_name() { printf '%s' "$1" | tr '#\n' '% '; }
+# ktap_ok NAME / ktap_not_ok NAME WHY / ktap_skip NAME REASON: one result.
+ktap_ok() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "    ok $KTAP_N $(ktap_name "$1")"
+}
+ktap_not_ok() {
+	KTAP_N=$((KTAP_N + 1)) KTAP_BAD=$((KTAP_BAD + 1))
+	printf '%s\n' "$2" | sed 's/^/    # /'
+	echo "    not ok $KTAP_N $(ktap_name "$1")"
+}
+ktap_skip() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "    ok $KTAP_N $(ktap_name "$1") # SKIP $2"
+}
+# ktap_skip_checks N WHAT REASON: a block of N checks that cannot run here
+# (their names need the run), one SKIP line each, so the plan stays whole.
+ktap_skip_checks() {
+	ktap_k=1
+	while [ $ktap_k -le "$1" ]; do
+		ktap_skip "$2, check $ktap_k of $1" "$3"
+		ktap_k=$((ktap_k + 1))
+	done
+}
 
 # check NAME COMMAND...: run COMMAND, report by its exit status.
+# (busybox sh has no locals: check_name, not a name a caller may use.)
 check() {
-	name="$1"
+	check_name="$1"
 	shift
 	if out="$("$@" 2>&1)"; then
-		echo "ok - $name"
-		CHECKS_OK=$((CHECKS_OK + 1))
+		ktap_ok "$check_name"
 	else
 		check_rc=$?
-		echo "not ok - $name: $(echo "$out" | tail -n 3 | tr '\n' ' ')(exit $check_rc from '$*')"
-		CHECKS_BAD=$((CHECKS_BAD + 1))
+		ktap_not_ok "$check_name" "$(echo "$out" | tail -n 3)
+(exit $check_rc from '$*')"
 	fi
 }
 
@@ -56,11 +112,9 @@ since_mark() { dmesg | sed -n "/mapdrv-test: mark $$-$LOG_MARK\$/,\$p"; }
 # line matching the extended regex PATTERN.
 check_log() {
 	if since_mark | grep -Eq "$2"; then
-		echo "ok - $1"
-		CHECKS_OK=$((CHECKS_OK + 1))
+		ktap_ok "$1"
 	else
-		echo "not ok - $1: no kernel log line matches /$2/"
-		CHECKS_BAD=$((CHECKS_BAD + 1))
+		ktap_not_ok "$1" "no kernel log line matches /$2/"
 	fi
 }
 

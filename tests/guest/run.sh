@@ -1,5 +1,6 @@
 # Runs the given tests/guest files in order, then ./90-kmemleak.sh (busybox
-# sh, in the guest's /root): `sh ./run.sh [--kunit] FILE...`. scripts/test
+# sh, in the guest's /root): `sh ./run.sh [--kunit] FILE...`. Prints one
+# KTAP document (lib.sh), the files its subtests. scripts/test
 # runs two guests at once, each with its share of the files.
 #   --kunit   the first load runs the module's KUnit suites (one guest does)
 # MAPDRV_FLAVOR (debug or normal) is exported to the files: on the debug
@@ -25,9 +26,13 @@ if [ "$1" = --kunit ]; then
 	modprobe mapdrv && rmmod mapdrv || rc=1
 fi
 kunit_off
+# KTAP: one top-level plan, each file one subtest of it (lib.sh).
+echo "KTAP version 1"
+echo "1..$(($# + 1))"
+i=0
 for t in "$@" ./90-kmemleak.sh; do
-	echo "# guest test file $t"
-	sh "$t" || rc=1
+	i=$((i + 1))
+	KTAP_INDEX=$i sh "$t" || rc=1
 done
 kunit_on
 exit $rc
