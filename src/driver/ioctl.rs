@@ -7,9 +7,10 @@
 use super::MapdrvDevice;
 use crate::abi::{
     MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_IOC_BENCH, MAPDRV_IOC_EXERCISE,
-    MAPDRV_IOC_GET_STATS, MAPDRV_IOC_GET_STATS_V1, MAPDRV_STATS_V1_SIZE,
+    MAPDRV_IOC_GET_STATS, MAPDRV_IOC_GET_STATS_V1, MAPDRV_IOC_MAGIC, MAPDRV_STATS_V1_SIZE,
 };
 use kernel::bindings;
+use kernel::ioctl::{_IOR, _IOWR};
 use kernel::prelude::*;
 use kernel::transmute::{AsBytes, FromBytes};
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -24,6 +25,16 @@ unsafe impl AsBytes for MapdrvExercise {}
 unsafe impl FromBytes for MapdrvBench {}
 // SAFETY: as above, and no padding to leak.
 unsafe impl AsBytes for MapdrvBench {}
+
+// The ABI's numbers are computed by `abi::ioc`, which the tool compiles
+// too (it has no `kernel` crate): they must be the kernel's own
+// `_IOR`/`_IOWR` of the same structures, or the build fails here.
+const _: () = {
+    assert!(MAPDRV_IOC_GET_STATS == _IOR::<MapdrvStats>(MAPDRV_IOC_MAGIC, 1));
+    assert!(MAPDRV_IOC_GET_STATS_V1 == _IOR::<[u8; MAPDRV_STATS_V1_SIZE]>(MAPDRV_IOC_MAGIC, 1));
+    assert!(MAPDRV_IOC_EXERCISE == _IOWR::<MapdrvExercise>(MAPDRV_IOC_MAGIC, 2));
+    assert!(MAPDRV_IOC_BENCH == _IOWR::<MapdrvBench>(MAPDRV_IOC_MAGIC, 3));
+};
 
 /// Runs ioctl `cmd` with argument `arg` on `dev`: `ENOTTY` for a command
 /// that is not one of [`crate::abi`]'s.
