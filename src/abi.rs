@@ -114,9 +114,10 @@ pub const MAX_EXERCISE_CYCLES: u64 = 1_000_000;
 pub const MAX_BENCH_ITERATIONS: u64 = 100_000;
 
 /// Defines a `u32` enum of the ABI with its user-facing names: `ALL` (in
-/// number order), `name()`, `from_raw()` and `from_name()`. The numbers
-/// cross the ioctl boundary, the names are the tool's command line and
-/// JSON: one list, so the two can never disagree.
+/// number order), `name()` and `from_raw()`. The numbers cross the ioctl
+/// boundary, the names are the tool's command line (clap's `ValueEnum`,
+/// over `ALL` and `name()`) and JSON: one list, so the two can never
+/// disagree.
 macro_rules! abi_enum {
     ($(#[$m:meta])* pub enum $t:ident {
         $($(#[$vm:meta])* $v:ident = $n:literal => $name:literal,)*
@@ -145,11 +146,6 @@ macro_rules! abi_enum {
                     $($n => Some($t::$v),)*
                     _ => None,
                 }
-            }
-
-            /// The value for a [`name`](Self::name).
-            pub fn from_name(name: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.name() == name)
             }
         }
     };

@@ -81,5 +81,5 @@ mod buffer;
 mod device;
 mod ioctl;
 
-pub(crate) use buffer::MapMode;
-pub(crate) use device::MapdrvDevice;
+pub(crate) use buffer::{MapMode, MAX_BUFFER_PAGES, MAX_FAULT_AROUND_PAGES};
+pub(crate) use device::{max_buffer_pages, MapdrvDevice};

@@ -90,59 +90,110 @@ pub struct Mapdrv {
     _objects: mm::slab::KmemCache<ProbeRecord>,
 }
 
-impl kernel::InPlaceModule for Mapdrv {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+/// The module parameters, read once and validated in one step before
+/// anything is allocated: a bad value fails the load with `EINVAL` and one
+/// log line that names it and its bounds.
+struct Params {
+    report: u8,
+    show_addresses: u8,
+    buffer_pages: usize,
+    verbose: u8,
+    /// As given (for the load's log line); `mode` is what it means.
+    map_mode: u8,
+    mode: driver::MapMode,
+}
+
+impl Params {
+    fn read() -> Result<Self> {
         let report: u8 = param(module_parameters::report.value());
         let show_addresses: u8 = param(module_parameters::show_addresses.value());
-        let pages: usize = param(module_parameters::buffer_pages.value());
+        let buffer_pages: usize = param(module_parameters::buffer_pages.value());
         let verbose: u8 = param(module_parameters::verbose.value());
         let map_mode: u8 = param(module_parameters::map_mode.value());
         let fault_around_pages: usize = param(module_parameters::fault_around_pages.value());
-        try_pin_init!(Self {
-            _objects: {
-                if report > 1 || show_addresses > 1 || verbose > 2 {
-                    pr_err!(
-                        "invalid parameters report={} show_addresses={} verbose={}: report and show_addresses are 0 or 1, verbose 0..=2\n",
-                        report,
-                        show_addresses,
-                        verbose
-                    );
-                    return Err(EINVAL);
-                }
-                let objects = mm::slab::KmemCache::new(c"mapdrv_object", mm::slab::SlabFlags::NONE)?;
-                if report == 1 {
-                    let sample = ProbeRecord {
-                        api: "kmem_cache_alloc",
-                        size: core::mem::size_of::<ProbeRecord>(),
-                    };
-                    diag::report::run(&objects, sample, show_addresses == 1);
-                }
-                objects
-            },
-            // SAFETY: the registration is a field of the module's state,
-            // which module exit drops (deregistering it) before the module
-            // text goes; nothing else holds or leaks it.
-            device <- unsafe {
-                miscdev::MiscRegistration::register(
-                    c"mapdrv",
-                    driver::MapdrvDevice::new(
-                        pages,
-                        verbose,
-                        driver::MapMode::from_params(map_mode, fault_around_pages)?,
-                    )?,
-                )
-            },
-        })
-        .pin_chain(move |_| {
-            pr_info!(
-                "loaded: /dev/mapdrv with a {}-page vmalloc buffer reading \"ok\" (report={}, show_addresses={}, verbose={}, map_mode={})\n",
-                pages,
+        if report > 1 || show_addresses > 1 || verbose > 2 {
+            pr_err!(
+                "invalid parameters report={} show_addresses={} verbose={}: report and show_addresses are 0 or 1, verbose 0..=2\n",
                 report,
                 show_addresses,
-                verbose,
+                verbose
+            );
+            return Err(EINVAL);
+        }
+        if !(1..=driver::MAX_FAULT_AROUND_PAGES).contains(&fault_around_pages) {
+            pr_err!(
+                "fault_around_pages={} is out of range: it must be 1..={}\n",
+                fault_around_pages,
+                driver::MAX_FAULT_AROUND_PAGES
+            );
+            return Err(EINVAL);
+        }
+        let Some(mode) = driver::MapMode::from_params(map_mode, fault_around_pages) else {
+            pr_err!(
+                "map_mode={} is unknown: 0 (one page per fault), 1 (fault-around) or 2 (eager)\n",
                 map_mode
             );
-            Ok(())
+            return Err(EINVAL);
+        };
+        let most = driver::max_buffer_pages();
+        if buffer_pages == 0 || buffer_pages > most {
+            pr_err!(
+                "buffer_pages={} is out of range: it must be 1..={} and at most a quarter of RAM ({} pages)\n",
+                buffer_pages,
+                driver::MAX_BUFFER_PAGES,
+                most
+            );
+            return Err(EINVAL);
+        }
+        Ok(Params {
+            report,
+            show_addresses,
+            buffer_pages,
+            verbose,
+            map_mode,
+            mode,
+        })
+    }
+}
+
+impl kernel::InPlaceModule for Mapdrv {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // The parameters first, then the state built from them.
+        pin_init::pin_init_scope(move || {
+            let p = Params::read()?;
+            Ok(try_pin_init!(Self {
+                _objects: {
+                    let objects = mm::slab::KmemCache::new(c"mapdrv_object", mm::slab::SlabFlags::NONE)?;
+                    if p.report == 1 {
+                        let sample = ProbeRecord {
+                            api: "kmem_cache_alloc",
+                            size: core::mem::size_of::<ProbeRecord>(),
+                        };
+                        diag::report::run(&objects, sample, p.show_addresses == 1);
+                    }
+                    objects
+                },
+                // SAFETY: the registration is a field of the module's state,
+                // which module exit drops (deregistering it) before the module
+                // text goes; nothing else holds or leaks it.
+                device <- unsafe {
+                    miscdev::MiscRegistration::register(
+                        c"mapdrv",
+                        driver::MapdrvDevice::new(p.buffer_pages, p.verbose, p.mode)?,
+                    )
+                },
+            })
+            .pin_chain(move |_| {
+                pr_info!(
+                    "loaded: /dev/mapdrv with a {}-page vmalloc buffer reading \"ok\" (report={}, show_addresses={}, verbose={}, map_mode={})\n",
+                    p.buffer_pages,
+                    p.report,
+                    p.show_addresses,
+                    p.verbose,
+                    p.map_mode
+                );
+                Ok(())
+            }))
         })
     }
 }

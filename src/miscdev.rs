@@ -165,7 +165,7 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// Registers a misc device named `name` (node `/dev/<name>`) with a
     /// dynamic minor, with `data` as its state. The device's
     /// `file_operations` are owned by the module this crate is built into.
-    /// `EINVAL` (and one log line) for an empty name, which fails in the
+    /// `EINVAL` for an empty name, which fails in the
     /// device core with a `WARN`. A name another misc device already has is
     /// not checked first (the misc class is static in `drivers/char/misc.c`,
     /// with no exported namespace to look in): `device_create()` fails with
@@ -183,9 +183,6 @@ impl<T: MiscDevice> MiscRegistration<T> {
     /// in module init carries the promise.
     pub(crate) unsafe fn register(name: &'static CStr, data: Arc<T>) -> impl PinInit<Self, Error> {
         let empty = name.to_bytes().is_empty();
-        if empty {
-            pr_warn!("refusing a misc device with an empty name\n");
-        }
         try_pin_init!(Self {
             data,
             misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {

@@ -10,9 +10,11 @@
 //! - [`owned`]: the owner every byte-addressed allocation below is an
 //!   instance of (pointer, size, how to free, what is known of the bytes);
 //! - [`gfp`]: GFP masks and zones;
-//! - [`page`]: `alloc_pages()` / `__get_free_pages()` of any order, pfn /
-//!   page / virtual conversions, reserved pages, and the only pages that
-//!   may be mapped to user space ([`page::UserPage`]);
+//! - [`pfn`]: pfns, `struct page` and the pfn / page / virtual conversions,
+//!   for looking at pages without owning them;
+//! - [`page`]: `alloc_pages()` / `__get_free_pages()` of any order,
+//!   reserved pages, and the only pages that may be mapped to user space
+//!   ([`page::UserPage`]);
 //! - [`kmalloc`]: `kmalloc()` / `kzalloc()`;
 //! - [`slab`]: typed `kmem_cache`s with constructors;
 //! - [`mempool`]: `mempool_t` over slab, kmalloc, pages or a Rust backing;
@@ -31,6 +33,7 @@ pub(crate) mod kmalloc;
 pub(crate) mod mempool;
 pub(crate) mod owned;
 pub(crate) mod page;
+pub(crate) mod pfn;
 pub(crate) mod slab;
 pub(crate) mod virt;
 

@@ -4,48 +4,36 @@
 //! the raw C calls, in the same loop shape (`MAPDRV_IOC_BENCH`).
 //!
 //! One call times `iterations` alloc+free pairs of one case in one variant
-//! with `ktime_get()` and returns the elapsed nanoseconds. The caller
+//! on the monotonic clock (`kernel::time::Instant`: `ktime_get()`) and
+//! returns the elapsed nanoseconds. The caller
 //! (`maptest bench-alloc`) interleaves wrapper and raw calls (ABBA order),
 //! repeats them, and reports medians and the wrapper/raw ratio with its
 //! spread: ratios measured interleaved in one boot, not absolute numbers.
 //! Nothing here runs at load.
 
 use crate::abi::{BenchCase, BenchVariant, MAX_BENCH_ITERATIONS};
+use crate::diag::fixtures::Caches;
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
 use crate::mm::kmalloc::{KmallocBuf, KMALLOC_MAX_SIZE};
-use crate::mm::mempool::Mempool;
 use crate::mm::page::{FreePages, Pages, PAGE_SIZE};
-use crate::mm::slab::KmemCache;
 use crate::mm::vmalloc::VmallocBuf;
 use core::hint::black_box;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
 use kernel::prelude::*;
+use kernel::time::{Instant, Monotonic};
 
 /// Iterations timed in one go; between chunks (untimed) the loop yields
 /// the CPU and checks for signals.
 const CHUNK: u64 = 1000;
-
-/// What a benchmark call may use besides the allocators themselves.
-pub(crate) struct Fixtures<'a> {
-    /// A slab cache of 192-byte objects.
-    pub(crate) cache: &'a KmemCache<[u64; 24]>,
-    /// A kmalloc-backed mempool of 256-byte elements.
-    pub(crate) pool: &'a Mempool<'static>,
-}
-
-fn now() -> i64 {
-    // SAFETY: `ktime_get()` reads the monotonic clock; callable anywhere.
-    unsafe { bindings::ktime_get() }
-}
 
 /// Times `n` alloc+free pairs of `case` through `variant`
 /// ([`BenchVariant::RawChecked`] exists for the kmalloc cases only).
 /// `EINVAL` for an unknown case or variant or `n` outside
 /// 1..=[`MAX_BENCH_ITERATIONS`], `ENOMEM` if an allocation fails, `EINTR`
 /// if a signal is pending between chunks.
-pub(crate) fn run(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<u64> {
+pub(crate) fn run(fx: &Caches, case: u32, variant: u32, n: u64) -> Result<u64> {
     let (Some(case), Some(variant)) = (BenchCase::from_raw(case), BenchVariant::from_raw(variant))
     else {
         return Err(EINVAL);
@@ -61,16 +49,16 @@ pub(crate) fn run(fx: &Fixtures<'_>, case: u32, variant: u32, n: u64) -> Result<
         let chunk = left.min(CHUNK);
         ns += timed(fx, case, variant, chunk)?;
         left -= chunk;
-        crate::diag::exercise::yield_point()?;
+        crate::diag::yield_point()?;
     }
     Ok(ns)
 }
 
 /// One timed chunk of [`run`]: the loop is the same for every variant, and
 /// each variant's body is inlined into it.
-fn timed(fx: &Fixtures<'_>, case: BenchCase, variant: BenchVariant, n: u64) -> Result<u64> {
+fn timed(fx: &Caches, case: BenchCase, variant: BenchVariant, n: u64) -> Result<u64> {
     let gfp = Gfp::GFP_KERNEL;
-    let start = now();
+    let start = Instant::<Monotonic>::now();
     for _ in 0..n {
         match variant {
             BenchVariant::Wrapper => wrapper_once(fx, case, gfp)?,
@@ -87,7 +75,7 @@ fn timed(fx: &Fixtures<'_>, case: BenchCase, variant: BenchVariant, n: u64) -> R
             }
         }
     }
-    Ok((now() - start).max(0) as u64)
+    Ok(start.elapsed().as_nanos().max(0) as u64)
 }
 
 /// The request size of a kmalloc case (0 for the others).
@@ -113,7 +101,7 @@ fn vmalloc_pages(case: BenchCase) -> usize {
 
 /// One alloc+free pair through mapdrv's wrapper.
 #[inline(always)]
-fn wrapper_once(fx: &Fixtures<'_>, case: BenchCase, gfp: Gfp) -> Result {
+fn wrapper_once(fx: &Caches, case: BenchCase, gfp: Gfp) -> Result {
     match case {
         BenchCase::AllocPages => drop(black_box(Pages::alloc(gfp, 0)?)),
         BenchCase::AllocPagesOrder3 => drop(black_box(Pages::alloc(gfp, 3)?)),
@@ -123,7 +111,7 @@ fn wrapper_once(fx: &Fixtures<'_>, case: BenchCase, gfp: Gfp) -> Result {
             drop(black_box(KmallocBuf::alloc(kmalloc_len(case), gfp)?))
         }
         BenchCase::Kzalloc256 => drop(black_box(KmallocBuf::zalloc(kmalloc_len(case), gfp)?)),
-        BenchCase::KmemCache192 => drop(black_box(fx.cache.alloc([0; 24], gfp)?)),
+        BenchCase::KmemCache192 => drop(black_box(fx.objects.alloc([0; 24], gfp)?)),
         BenchCase::Mempool => drop(black_box(fx.pool.alloc(gfp)?)),
         BenchCase::Vmalloc1 | BenchCase::Vmalloc16 => drop(black_box(VmallocBuf::alloc(
             vmalloc_pages(case) * PAGE_SIZE,
@@ -145,7 +133,7 @@ fn non_null<T>(p: *mut T) -> Result<*mut T> {
 
 /// One alloc+free pair through the raw C calls the wrapper makes.
 #[inline(always)]
-fn raw_once(fx: &Fixtures<'_>, case: BenchCase, gfp: Gfp) -> Result {
+fn raw_once(fx: &Caches, case: BenchCase, gfp: Gfp) -> Result {
     match case {
         BenchCase::AllocPages | BenchCase::AllocPagesOrder3 | BenchCase::AllocPagesZero => {
             let (order, gfp) = match case {
@@ -192,10 +180,10 @@ fn raw_once(fx: &Fixtures<'_>, case: BenchCase, gfp: Gfp) -> Result {
             // SAFETY: an object of this live cache, freed right away; the
             // wrapper also writes the value, so the raw loop does too.
             unsafe {
-                let p = non_null(mapdrv_kmem_cache_alloc(fx.cache.as_ptr(), gfp.as_raw()))?
+                let p = non_null(mapdrv_kmem_cache_alloc(fx.objects.as_ptr(), gfp.as_raw()))?
                     .cast::<[u64; 24]>();
                 p.write([0; 24]);
-                bindings::kmem_cache_free(fx.cache.as_ptr(), black_box(p).cast());
+                bindings::kmem_cache_free(fx.objects.as_ptr(), black_box(p).cast());
             }
         }
         BenchCase::Mempool => {

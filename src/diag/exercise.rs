@@ -14,11 +14,13 @@
 //! everything.
 
 use crate::abi::{Family, MapdrvExercise, MAX_EXERCISE_CYCLES};
+use crate::diag::fixtures::{Caches, POOL_MIN};
+use crate::diag::yield_point;
 use crate::mm::gfp::Gfp;
 use crate::mm::kmalloc::KmallocBuf;
 use crate::mm::mempool::Mempool;
 use crate::mm::page::{FreePages, Pages, PAGE_SIZE};
-use crate::mm::slab::{KmemCache, SlabFlags};
+use crate::mm::slab::KmemCache;
 use crate::mm::vmalloc::VmallocBuf;
 use kernel::alloc::flags::__GFP_NOWARN;
 use kernel::prelude::*;
@@ -104,51 +106,6 @@ fn mempool_cycle(pool: &Mempool<'_>, want: usize) -> Result<usize> {
     // The reserve is full at the start of a cycle (returned elements refill
     // it first), so what it lacks now was handed out from it.
     Ok(pool.min_nr() - pool.reserve())
-}
-
-/// The reserve of the exercise mempool.
-pub(crate) const POOL_MIN: usize = 4;
-
-/// The slab cache and mempool the exercise cycles allocate from, created
-/// once with the device: under fault injection the cycles exercise object
-/// allocation and the pool's reserve, not cache or pool creation (module
-/// load under injection covers those paths).
-pub(crate) struct Caches {
-    objects: KmemCache<[u64; 24]>,
-    pool: Mempool<'static>,
-}
-
-impl Caches {
-    /// Creates the cache (`mapdrv_exercise`) and a kmalloc-backed mempool
-    /// with a reserve of [`POOL_MIN`] 256-byte elements.
-    pub(crate) fn new() -> Result<Self> {
-        Ok(Caches {
-            objects: KmemCache::new(c"mapdrv_exercise", SlabFlags::NONE)?,
-            pool: Mempool::kmalloc(POOL_MIN, 256)?,
-        })
-    }
-}
-
-impl Caches {
-    /// The fixtures the microbenchmarks use: the same cache and pool.
-    pub(crate) fn bench_fixtures(&self) -> crate::diag::bench::Fixtures<'_> {
-        crate::diag::bench::Fixtures {
-            cache: &self.objects,
-            pool: &self.pool,
-        }
-    }
-}
-
-/// Between two units of work that a user asked for: yields the CPU
-/// (`cond_resched()`) and stops with `EINTR` if a signal is pending, so a
-/// long request neither hogs a CPU nor outlives a Ctrl-C.
-pub(crate) fn yield_point() -> Result {
-    // SAFETY: process context (an ioctl), no locks held.
-    unsafe { crate::mm::helpers::mapdrv_cond_resched() };
-    if kernel::current!().signal_pending() {
-        return Err(EINTR);
-    }
-    Ok(())
 }
 
 /// Runs `req.cycles` cycles of `req.family` and fills in the counts.

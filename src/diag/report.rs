@@ -10,7 +10,7 @@
 //! ```text
 //! mapdrv: report: alloc_pages order=3 size=32KiB gfp=GFP_KERNEL region=direct-map zone=Normal contiguous=yes pages=8 runs=1: PASS
 //! ...
-//! mapdrv: allocation report: 19 checks, 19 passed, 0 failed
+//! mapdrv: allocation report: 22 checks, 22 passed, 0 failed
 //! ```
 //!
 //! Raw kernel virtual and physical addresses (and pfns, which are physical
@@ -20,15 +20,18 @@
 //!
 //! The line format is stable (`key=value` tokens), for tools that parse it.
 
+use crate::diag::fixtures::FailableKmalloc;
 use crate::mm::gfp::{Gfp, Zone};
 use crate::mm::kmalloc::{KmallocBuf, KMALLOC_MAX_SIZE};
-use crate::mm::mempool::{FailableKmalloc, Mempool};
-use crate::mm::page::{self, Contents, FreePages, PageRef, Pages, MAX_ORDER, PAGE_SIZE};
-use crate::mm::slab::KmemCache;
+use crate::mm::mempool::Mempool;
+use crate::mm::page::{Contents, FreePages, Pages, MAX_ORDER, PAGE_SIZE};
+use crate::mm::pfn::{self, PageRef};
+use crate::mm::slab::{CtorCache, KmemCache, SlabConstruct, SlabFlags};
 use crate::mm::vmalloc::{self, VmallocBuf};
 use core::fmt;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// Where a kernel virtual address lies.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -57,12 +60,6 @@ impl Region {
 
 impl kernel::fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Region::DirectMap => "direct-map",
             Region::Vmalloc => "vmalloc",
@@ -75,12 +72,6 @@ impl fmt::Display for Region {
 pub(crate) struct Size(pub usize);
 
 impl kernel::fmt::Display for Size {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
         if n >= 1 << 20 && n % (1 << 20) == 0 {
@@ -120,7 +111,7 @@ impl Frames {
             mixed_zones: false,
             listed: [(0, 0); LISTED_RUNS],
         };
-        for (start, len) in page::pfn_runs(it) {
+        for (start, len) in pfn::pfn_runs(it) {
             if fr.runs < LISTED_RUNS {
                 fr.listed[fr.runs] = (start.0, len);
             }
@@ -132,7 +123,7 @@ impl Frames {
             fr.last = start.0 + len - 1;
             // A run can cross a zone boundary: look at both of its ends.
             for pfn in [start.0, fr.last] {
-                let Some(z) = page::Pfn(pfn).page().map(|p| p.zone()) else {
+                let Some(z) = pfn::Pfn(pfn).page().map(|p| p.zone()) else {
                     continue;
                 };
                 match fr.zone {
@@ -154,7 +145,7 @@ impl Frames {
 /// `...` when there are more than [`LISTED_RUNS`]); nothing for one run.
 struct ListedRuns<'a>(&'a Frames);
 
-impl fmt::Display for ListedRuns<'_> {
+impl kernel::fmt::Display for ListedRuns<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fr = self.0;
         if fr.runs < 2 {
@@ -171,11 +162,11 @@ impl fmt::Display for ListedRuns<'_> {
     }
 }
 
-/// The physical runs of `pages` ([`page::pfn_runs`]) as (first pfn,
+/// The physical runs of `pages` ([`pfn::pfn_runs`]) as (first pfn,
 /// pages), in the pages' order; `None` if there is no memory for the list.
 fn runs_of<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<KVec<(usize, usize)>> {
     let mut runs = KVec::new();
-    for (start, len) in page::pfn_runs(pages) {
+    for (start, len) in pfn::pfn_runs(pages) {
         runs.push((start.0, len), kernel::alloc::flags::GFP_KERNEL)
             .ok()?;
     }
@@ -246,7 +237,7 @@ impl Report {
                 (fr.first as u64) << bindings::PAGE_SHIFT,
                 fr.first,
                 fr.last,
-                format_args!("{}", ListedRuns(fr)),
+                fmt!("{}", ListedRuns(fr)),
                 verdict
             ),
             _ => pr_info!("report: {}: {}\n", what, verdict),
@@ -312,7 +303,7 @@ fn probe_pages(r: &mut Report, gfp: Gfp, order: u32) {
         Pages::alloc(gfp, order).map(|b| pages_line(r, gfp, &b, true))
     };
     if let Err(e) = res {
-        r.failed_alloc(format_args!("alloc_pages order={} gfp={}", order, gfp), e);
+        r.failed_alloc(fmt!("alloc_pages order={} gfp={}", order, gfp), e);
     }
 }
 
@@ -331,7 +322,7 @@ fn pages_line<S: Contents>(r: &mut Report, gfp: Gfp, block: &Pages<S>, zeroed: b
         && zeroed
         && limit_ok;
     r.line(
-        format_args!(
+        fmt!(
             "alloc_pages order={} size={} gfp={} region={} zone={} contiguous={} pages={} runs={}",
             order,
             Size(block.size()),
@@ -365,7 +356,7 @@ fn probe_free_pages(r: &mut Report, zeroed: bool, order: u32) {
         } else {
             "__get_free_pages"
         };
-        r.failed_alloc(format_args!("{} order={}", api, order), e);
+        r.failed_alloc(fmt!("{} order={}", api, order), e);
     }
 }
 
@@ -377,10 +368,10 @@ fn free_pages_line<S: Contents>(
     ok: bool,
 ) {
     let first = fp.first().pfn().0;
-    let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| page::Pfn(first + i).page()));
+    let fr = Frames::of((0..1usize << fp.order()).filter_map(|i| pfn::Pfn(first + i).page()));
     let ok = ok && fr.contiguous() && Region::of(fp.as_ptr()) == Region::DirectMap;
     r.line(
-        format_args!(
+        fmt!(
             "{} order={} size={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} zeroed={}",
             api,
             fp.order(),
@@ -397,15 +388,15 @@ fn free_pages_line<S: Contents>(
 }
 
 fn probe_reserved(r: &mut Report) {
-    let total = page::totalram_pages();
+    let total = pfn::totalram_pages();
     match Pages::alloc(Gfp::GFP_KERNEL, 0).and_then(Pages::into_reserved) {
         Ok(rp) => {
-            let during = page::totalram_pages();
+            let during = pfn::totalram_pages();
             let flagged = rp.page().is_reserved();
             drop(rp);
-            let after = page::totalram_pages();
+            let after = pfn::totalram_pages();
             r.line(
-                format_args!(
+                fmt!(
                     "mark_page_reserved order=0 PG_reserved={} totalram_delta={} after_free_reserved_page_delta={}",
                     if flagged { "yes" } else { "no" },
                     during as isize - total as isize,
@@ -415,7 +406,7 @@ fn probe_reserved(r: &mut Report) {
                 flagged && during + 1 == total && after == total,
             );
         }
-        Err(e) => r.failed_alloc(format_args!("mark_page_reserved order=0"), e),
+        Err(e) => r.failed_alloc(fmt!("mark_page_reserved order=0"), e),
     }
 }
 
@@ -428,7 +419,7 @@ fn probe_kmalloc(r: &mut Report, len: usize, zero: bool) {
         KmallocBuf::alloc(len, Gfp::GFP_KERNEL).map(|b| kmalloc_line(r, api, len, &b, true))
     };
     if let Err(e) = res {
-        r.failed_alloc(format_args!("{} size={}", api, Size(len)), e);
+        r.failed_alloc(fmt!("{} size={}", api, Size(len)), e);
     }
 }
 
@@ -445,7 +436,7 @@ fn kmalloc_line<S: Contents>(
         && Region::of(b.as_ptr()) == Region::DirectMap
         && zero_ok;
     r.line(
-        format_args!(
+        fmt!(
             "{} size={} ksize={} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={}",
             api,
             Size(len),
@@ -523,16 +514,15 @@ fn blocks_reused(runs: &[(usize, usize)], blocks: &[usize]) -> usize {
 /// The report's words for what a probe did first (empty for nothing).
 struct After(Before, usize);
 
-impl fmt::Display for After {
+impl kernel::fmt::Display for After {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Before::Nothing => Ok(()),
-            Before::InterleavedBlocks => write!(
-                f,
+            Before::InterleavedBlocks => f.write_fmt(fmt!(
                 " after={}-interleaved-{}-blocks",
                 self.1,
                 Size(PAGE_SIZE << MAX_ORDER)
-            ),
+            )),
         }
     }
 }
@@ -541,7 +531,7 @@ impl fmt::Display for After {
 /// [`Before::Nothing`]).
 struct Reused(Before, usize);
 
-impl fmt::Display for Reused {
+impl kernel::fmt::Display for Reused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Before::Nothing => Ok(()),
@@ -585,7 +575,7 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
             };
             let reused = Reused(before, reused);
             r.line(
-                format_args!(
+                fmt!(
                     "vmalloc size={}{} gfp=GFP_KERNEL region={} zone={} contiguous={} pages={} runs={} pieces={}{}",
                     Size(v.size()),
                     After(before, given_back.len()),
@@ -601,7 +591,7 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
                 ok,
             );
         }
-        Err(e) => r.failed_alloc(format_args!("vmalloc size={}", Size(len)), e),
+        Err(e) => r.failed_alloc(fmt!("vmalloc size={}", Size(len)), e),
     }
 }
 
@@ -616,8 +606,8 @@ fn log_layout(show_addresses: bool) {
         Size(PAGE_SIZE << MAX_ORDER),
         Size(KMALLOC_MAX_SIZE),
         (area.end - area.start + 1) >> 40,
-        page::nr_free_pages(),
-        page::totalram_pages()
+        pfn::nr_free_pages(),
+        pfn::totalram_pages()
     );
     if show_addresses {
         pr_info!(
@@ -636,7 +626,7 @@ fn probe_cache<T>(r: &mut Report, cache: &KmemCache<T>, sample: T) {
             let va = obj.as_ptr().cast::<u8>();
             let fr = Frames::of(PageRef::from_virt(va).into_iter());
             r.line(
-                format_args!(
+                fmt!(
                     "kmem_cache_alloc cache={:?} object_size={} region={} zone={}",
                     cache.name(),
                     cache.object_size(),
@@ -647,19 +637,75 @@ fn probe_cache<T>(r: &mut Report, cache: &KmemCache<T>, sample: T) {
                 Region::of(va) == Region::DirectMap,
             );
         }
-        Err(e) => r.failed_alloc(format_args!("kmem_cache_alloc cache={:?}", cache.name()), e),
+        Err(e) => r.failed_alloc(fmt!("kmem_cache_alloc cache={:?}", cache.name()), e),
     }
+}
+
+/// What [`probe_ctor_cache`]'s objects are constructed to.
+const CONSTRUCTED: u64 = 0x6d61_7064_7276; // "mapdrv"
+
+/// Constructor calls so far, for [`probe_ctor_cache`] (the report runs once per load).
+static CTOR_CALLS: Atomic<usize> = Atomic::new(0);
+
+/// An object whose slab constructor counts its calls.
+struct Counted(u64);
+
+impl SlabConstruct for Counted {
+    fn construct() -> Self {
+        CTOR_CALLS.fetch_add(1, Relaxed);
+        Counted(CONSTRUCTED)
+    }
+}
+
+/// A cache with a constructor ([`CtorCache`]): SLUB runs the constructor
+/// for every slot of a slab when it makes the slab (`setup_object()` from
+/// `allocate_slab()`, mm/slub.c), not at each allocation, and a freed
+/// object goes back in its constructed state. So the first allocation from
+/// a fresh cache runs it once per object of the first slab (more than
+/// once), and allocating again after a free runs it no more.
+fn probe_ctor_cache(r: &mut Report) {
+    const NAME: &CStr = c"mapdrv_report_ctor";
+    let cache = match CtorCache::<Counted>::new(NAME, SlabFlags::NONE) {
+        Ok(cache) => cache,
+        Err(e) => return r.failed_alloc(fmt!("kmem_cache_create cache={:?} ctor", NAME), e),
+    };
+    let start = CTOR_CALLS.load(Relaxed);
+    let first = match cache.alloc_constructed(Gfp::GFP_KERNEL) {
+        Ok(obj) => obj,
+        Err(e) => return r.failed_alloc(fmt!("kmem_cache_alloc cache={:?}", NAME), e),
+    };
+    let slab = CTOR_CALLS.load(Relaxed) - start;
+    let mut constructed = first.0 == CONSTRUCTED;
+    drop(first);
+    let again = match cache.alloc_constructed(Gfp::GFP_KERNEL) {
+        Ok(obj) => obj,
+        Err(e) => return r.failed_alloc(fmt!("kmem_cache_alloc cache={:?} again", NAME), e),
+    };
+    let more = CTOR_CALLS.load(Relaxed) - start - slab;
+    constructed &= again.0 == CONSTRUCTED;
+    drop(again);
+    r.line(
+        fmt!(
+            "kmem_cache_create ctor cache={:?} first_alloc_ctor_calls={} realloc_ctor_calls={} constructed={}",
+            NAME,
+            slab,
+            more,
+            if constructed { "yes" } else { "no" }
+        ),
+        None,
+        slab > 1 && more == 0 && constructed,
+    );
 }
 
 /// A mempool whose backing fails: the reserve still serves `min_nr`.
 fn probe_mempool(r: &mut Report) {
     let backing = match FailableKmalloc::new(256) {
         Ok(backing) => backing,
-        Err(e) => return r.failed_alloc(format_args!("mempool backing size=256"), e),
+        Err(e) => return r.failed_alloc(fmt!("mempool backing size=256"), e),
     };
     let pool = match Mempool::with_backing(4, &backing) {
         Ok(pool) => pool,
-        Err(e) => return r.failed_alloc(format_args!("mempool_create min_nr=4"), e),
+        Err(e) => return r.failed_alloc(fmt!("mempool_create min_nr=4"), e),
     };
     backing.set_failing(true);
     let mut served = 0;
@@ -677,7 +723,7 @@ fn probe_mempool(r: &mut Report) {
     drop(held);
     backing.set_failing(false);
     r.line(
-        format_args!(
+        fmt!(
             "mempool_alloc min_nr=4 element=256B backing=failing served_from_reserve={} reserve_after_free={}",
             served,
             pool.reserve()
@@ -706,7 +752,7 @@ pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) {
     probe_pages(&mut r, Gfp::GFP_HIGHUSER_MOVABLE, 0);
     probe_pages(&mut r, Gfp::GFP_ATOMIC, 0);
     r.refused(
-        format_args!("alloc_pages order={} gfp=GFP_KERNEL", MAX_ORDER + 1),
+        fmt!("alloc_pages order={} gfp=GFP_KERNEL", MAX_ORDER + 1),
         Pages::alloc(Gfp::GFP_KERNEL, MAX_ORDER + 1).map(drop),
         EINVAL,
     );
@@ -718,11 +764,12 @@ pub(crate) fn run<T>(cache: &KmemCache<T>, sample: T, show_addresses: bool) {
     probe_kmalloc(&mut r, 4096, true);
     probe_kmalloc(&mut r, 64 << 10, false);
     r.refused(
-        format_args!("kmalloc size={} gfp=GFP_KERNEL", Size(64 << 20)),
+        fmt!("kmalloc size={} gfp=GFP_KERNEL", Size(64 << 20)),
         KmallocBuf::alloc(64 << 20, Gfp::GFP_KERNEL).map(drop),
         EINVAL,
     );
     probe_cache(&mut r, cache, sample);
+    probe_ctor_cache(&mut r);
     probe_mempool(&mut r);
 
     probe_vmalloc(&mut r, 16 * PAGE_SIZE, Before::Nothing);

@@ -7,8 +7,8 @@ use crate::abi;
 use crate::mm::page::PAGE_SIZE;
 use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations, VmaInfo};
 use crate::mm::vmalloc::SharedUserVmalloc;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// The largest `buffer_pages` accepted: 65536 pages, 256 MiB. vmalloc could
 /// give more, but a demo buffer that size would only hide mistakes; loading
@@ -32,28 +32,18 @@ pub(crate) enum MapMode {
 }
 
 impl MapMode {
-    /// The mode for the module parameters, or `EINVAL` (with one log
-    /// line). `fault_around_pages` is checked whatever the mode.
-    pub(crate) fn from_params(mode: u8, fault_around_pages: usize) -> Result<Self> {
+    /// The mode for the module parameters, or `None` for an unknown mode
+    /// or a `fault_around_pages` outside 1..=[`MAX_FAULT_AROUND_PAGES`]
+    /// (checked whatever the mode). The crate root's parameter check says
+    /// which, in one log line.
+    pub(crate) fn from_params(mode: u8, fault_around_pages: usize) -> Option<Self> {
         if !(1..=MAX_FAULT_AROUND_PAGES).contains(&fault_around_pages) {
-            pr_err!(
-                "fault_around_pages={} is out of range: it must be 1..={}\n",
-                fault_around_pages,
-                MAX_FAULT_AROUND_PAGES
-            );
-            return Err(EINVAL);
+            return None;
         }
-        match abi::MapMode::from_raw(mode.into()) {
-            Some(abi::MapMode::Fault) => Ok(MapMode::Fault),
-            Some(abi::MapMode::FaultAround) => Ok(MapMode::FaultAround(fault_around_pages)),
-            Some(abi::MapMode::Eager) => Ok(MapMode::Eager),
-            None => {
-                pr_err!(
-                    "map_mode={} is unknown: 0 (one page per fault), 1 (fault-around) or 2 (eager)\n",
-                    mode
-                );
-                Err(EINVAL)
-            }
+        match abi::MapMode::from_raw(mode.into())? {
+            abi::MapMode::Fault => Some(MapMode::Fault),
+            abi::MapMode::FaultAround => Some(MapMode::FaultAround(fault_around_pages)),
+            abi::MapMode::Eager => Some(MapMode::Eager),
         }
     }
 
@@ -68,21 +58,41 @@ impl MapMode {
     }
 }
 
-/// The device's counters; `Relaxed` is enough, they are statistics.
-#[derive(Default)]
+/// The device's counters (`kernel::sync::atomic`, the kernel's memory
+/// model); `Relaxed` is enough, they are statistics.
 pub(super) struct Counters {
-    pub(super) opens: AtomicU64,
-    pub(super) open_files: AtomicU64,
-    pub(super) mmaps: AtomicU64,
-    pub(super) mmaps_refused: AtomicU64,
-    pub(super) live_mappings: AtomicU64,
-    pub(super) faults: AtomicU64,
-    pub(super) fault_errors: AtomicU64,
-    pub(super) pages_mapped: AtomicU64,
-    pub(super) reads: AtomicU64,
-    pub(super) writes: AtomicU64,
-    pub(super) bytes_read: AtomicU64,
-    pub(super) bytes_written: AtomicU64,
+    pub(super) opens: Atomic<u64>,
+    pub(super) open_files: Atomic<u64>,
+    pub(super) mmaps: Atomic<u64>,
+    pub(super) mmaps_refused: Atomic<u64>,
+    pub(super) live_mappings: Atomic<u64>,
+    pub(super) faults: Atomic<u64>,
+    pub(super) fault_errors: Atomic<u64>,
+    pub(super) pages_mapped: Atomic<u64>,
+    pub(super) reads: Atomic<u64>,
+    pub(super) writes: Atomic<u64>,
+    pub(super) bytes_read: Atomic<u64>,
+    pub(super) bytes_written: Atomic<u64>,
+}
+
+impl Counters {
+    /// Every counter at zero.
+    pub(super) const fn new() -> Self {
+        Counters {
+            opens: Atomic::new(0),
+            open_files: Atomic::new(0),
+            mmaps: Atomic::new(0),
+            mmaps_refused: Atomic::new(0),
+            live_mappings: Atomic::new(0),
+            faults: Atomic::new(0),
+            fault_errors: Atomic::new(0),
+            pages_mapped: Atomic::new(0),
+            reads: Atomic::new(0),
+            writes: Atomic::new(0),
+            bytes_read: Atomic::new(0),
+            bytes_written: Atomic::new(0),
+        }
+    }
 }
 
 /// The shared buffer: owned by the device and by every VMA mapping it

@@ -6,35 +6,36 @@
 use super::buffer::{Buffer, Counters, MapMode, MAX_BUFFER_PAGES};
 use crate::abi::{MapdrvStats, MAPDRV_ABI_VERSION};
 use crate::miscdev::MiscDevice;
-use crate::mm::page::{self, PAGE_SIZE};
+use crate::mm::page::PAGE_SIZE;
+use crate::mm::pfn;
 use crate::mm::virt;
 use crate::mm::vmalloc::UserVmalloc;
-use core::sync::atomic::Ordering::Relaxed;
 use kernel::bindings;
 use kernel::fs::{file::flags, File, LocalFile};
-use kernel::mm::virt::VmaNew;
+use kernel::mm::virt::{VmaMixedMap, VmaNew};
 use kernel::prelude::*;
+use kernel::sync::atomic::Relaxed;
 use kernel::sync::Arc;
 use kernel::uaccess::UserPtr;
+
+/// The largest buffer this machine takes: [`MAX_BUFFER_PAGES`], and at
+/// most a quarter of RAM.
+pub(crate) fn max_buffer_pages() -> usize {
+    MAX_BUFFER_PAGES.min(pfn::totalram_pages() / 4)
+}
 
 /// The misc device's state.
 pub(crate) struct MapdrvDevice {
     pub(super) buffer: Arc<Buffer>,
-    pub(super) exercise: crate::diag::exercise::Caches,
+    pub(super) exercise: crate::diag::fixtures::Caches,
 }
 
 impl MapdrvDevice {
     /// Allocates the `pages`-page buffer and writes `"ok"` into it.
-    /// `EINVAL` (with one log line) for a size outside the documented bound.
+    /// `EINVAL` for a size outside 1..=[`max_buffer_pages()`] (the crate
+    /// root's parameter check logs why first).
     pub(crate) fn new(pages: usize, verbose: u8, mode: MapMode) -> Result<Arc<Self>> {
-        let ram_quarter = page::totalram_pages() / 4;
-        if pages == 0 || pages > MAX_BUFFER_PAGES || pages > ram_quarter {
-            pr_err!(
-                "buffer_pages={} is out of range: it must be 1..={} and at most a quarter of RAM ({} pages)\n",
-                pages,
-                MAX_BUFFER_PAGES,
-                ram_quarter
-            );
+        if pages == 0 || pages > max_buffer_pages() {
             return Err(EINVAL);
         }
         // `vmalloc_user()`: zeroed (nothing of the kernel's leaks to user
@@ -45,7 +46,7 @@ impl MapdrvDevice {
         let buffer = Arc::new(
             Buffer {
                 mem: mem.share(),
-                counters: Counters::default(),
+                counters: Counters::new(),
                 verbose,
                 mode,
             },
@@ -54,7 +55,7 @@ impl MapdrvDevice {
         Ok(Arc::new(
             MapdrvDevice {
                 buffer,
-                exercise: crate::diag::exercise::Caches::new()?,
+                exercise: crate::diag::fixtures::Caches::new()?,
             },
             GFP_KERNEL,
         )?)
@@ -213,9 +214,14 @@ impl MiscDevice for MapdrvDevice {
         vma.set_dontexpand();
         match self.buffer.mode {
             MapMode::Fault => {}
-            // `vm_insert_pages()` from the fault handler needs it.
+            // `vm_insert_pages()` from the fault handler needs `VM_MIXEDMAP`,
+            // and the flag can only be set here (the fault holds the mmap
+            // lock for reading). The `&VmaMixedMap` this returns would let
+            // `mmap` insert pages now; the fault handler gets its own proof
+            // from the VMA it faults in (`VmFault::map_pages` asks
+            // `as_mixedmap_vma()`), so this one is not kept.
             MapMode::FaultAround(_) => {
-                vma.set_mixedmap();
+                let _now_mixedmap: &VmaMixedMap = vma.set_mixedmap();
             }
             MapMode::Eager => {
                 self.buffer.mem.map_to_user(vma, pgoff)?;

@@ -75,8 +75,7 @@ pub(super) fn dispatch(dev: &MapdrvDevice, cmd: u32, arg: usize) -> Result<isize
             let (mut input, mut output) =
                 UserSlice::new(UserPtr::from_addr(arg), len).reader_writer();
             let mut req: MapdrvBench = input.read()?;
-            let fx = dev.exercise.bench_fixtures();
-            req.ns = crate::diag::bench::run(&fx, req.case, req.raw, req.iterations)?;
+            req.ns = crate::diag::bench::run(&dev.exercise, req.case, req.raw, req.iterations)?;
             output.write(&req)?;
             Ok(0)
         }

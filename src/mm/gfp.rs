@@ -40,8 +40,10 @@
 //! `CONFIG_DEBUG_VM` kernels). Every allocator wrapper therefore converts
 //! the mask with [`Gfp::for_pages`] or [`Gfp::for_slab`] (which also
 //! refuses `__GFP_DMA32`/`__GFP_HIGHMEM` for slab objects,
-//! `GFP_SLAB_BUG_MASK`) and returns `EINVAL`, with one log line, before
-//! the allocator sees it. The check is a few bit operations.
+//! `GFP_SLAB_BUG_MASK`) and returns `EINVAL` before the allocator sees
+//! it. The check is a few bit operations. Like every refusal of this
+//! layer it is an errno and nothing else: the caller knows what it asked
+//! for and decides what to log.
 //!
 //! # Examples
 //!
@@ -52,7 +54,7 @@
 //! ```
 
 use core::fmt;
-use core::ops::{BitAnd, BitOr};
+use core::ops::BitOr;
 use kernel::bindings;
 use kernel::prelude::*;
 
@@ -166,12 +168,13 @@ impl Gfp {
     }
 
     /// The raw mask for the page allocator (`alloc_pages()`,
-    /// `__get_free_pages()`, `vmalloc()`), or `EINVAL` (and one log line)
-    /// for a zone combination `gfp_zone()` would `VM_BUG_ON()`.
+    /// `__get_free_pages()`, `vmalloc()`), or `EINVAL` for a zone
+    /// combination `gfp_zone()` would `VM_BUG_ON()` (two zone modifiers:
+    /// there is no zone for them).
     #[inline]
     pub(crate) fn for_pages(self) -> Result<bindings::gfp_t> {
         if !self.zone_is_valid() {
-            return Err(self.refuse("two zone modifiers: gfp_zone() has no zone for them"));
+            return Err(EINVAL);
         }
         Ok(self.0)
     }
@@ -184,18 +187,9 @@ impl Gfp {
     #[inline]
     pub(crate) fn for_slab(self) -> Result<bindings::gfp_t> {
         if self.0 & (Self::__GFP_DMA32.0 | Self::__GFP_HIGHMEM.0) != 0 {
-            return Err(
-                self.refuse("__GFP_DMA32/__GFP_HIGHMEM: slab objects cannot come from there")
-            );
+            return Err(EINVAL);
         }
         self.for_pages()
-    }
-
-    /// Logs why the mask is refused; `EINVAL`.
-    #[cold]
-    pub(crate) fn refuse(self, why: &str) -> Error {
-        pr_warn!("refusing gfp {}: {}\n", self, why);
-        EINVAL
     }
 
     /// `self | other`, usable in `const` items.
@@ -239,14 +233,6 @@ impl BitOr for Gfp {
     }
 }
 
-impl BitAnd for Gfp {
-    type Output = Gfp;
-    #[inline]
-    fn bitand(self, rhs: Gfp) -> Gfp {
-        Gfp(self.0 & rhs.0)
-    }
-}
-
 /// Names for printing, composite masks first so that `GFP_KERNEL` prints as
 /// such rather than as its bits.
 const NAMES: &[(Gfp, &str)] = &[
@@ -277,12 +263,6 @@ const NAMES: &[(Gfp, &str)] = &[
 
 impl kernel::fmt::Display for Gfp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for Gfp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.0;
         let mut first = true;
         for (mask, name) in NAMES {
@@ -301,7 +281,7 @@ impl fmt::Display for Gfp {
 
 impl fmt::Debug for Gfp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        kernel::fmt::Display::fmt(self, f)
     }
 }
 
@@ -359,12 +339,6 @@ impl Zone {
 }
 
 impl kernel::fmt::Display for Zone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for Zone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

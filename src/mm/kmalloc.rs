@@ -33,7 +33,8 @@
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
 use crate::mm::owned::{Contents, Init, Owned, Release, Uninit};
-use crate::mm::page::{PageRef, PAGE_SIZE};
+use crate::mm::page::PAGE_SIZE;
+use crate::mm::pfn::PageRef;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
@@ -63,15 +64,10 @@ unsafe impl Release for Kfree {
 /// size class behind it.
 pub(crate) type KmallocBuf<S = Uninit> = Owned<Kfree, S>;
 
-/// `EINVAL` (and one log line) unless `0 < len <= KMALLOC_MAX_SIZE`: the
-/// sizes `kmalloc()` serves without `WARN` and without `ZERO_SIZE_PTR`.
+/// `EINVAL` unless `0 < len <= KMALLOC_MAX_SIZE`: the sizes `kmalloc()`
+/// serves without `WARN` and without `ZERO_SIZE_PTR` (more is vmalloc's).
 pub(crate) fn check_len(len: usize) -> Result {
     if len == 0 || len > KMALLOC_MAX_SIZE {
-        pr_warn!(
-            "refusing kmalloc of {} bytes: kmalloc serves 1..={} bytes (KMALLOC_MAX_SIZE); use vmalloc for more\n",
-            len,
-            KMALLOC_MAX_SIZE
-        );
         return Err(EINVAL);
     }
     Ok(())

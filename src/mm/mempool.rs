@@ -45,7 +45,8 @@
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
 use crate::mm::owned::{Contents, Owned, Release, Uninit};
-use crate::mm::page::{PageRef, MAX_ORDER, PAGE_SIZE};
+use crate::mm::page::{MAX_ORDER, PAGE_SIZE};
+use crate::mm::pfn::PageRef;
 use crate::mm::slab::KmemCache;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -162,11 +163,6 @@ impl<'b> Mempool<'b> {
         kind: ElementKind,
     ) -> Result<Self> {
         if min_nr == 0 || min_nr > MAX_MIN_NR {
-            pr_warn!(
-                "refusing a mempool with min_nr {}: it must be 1..={}\n",
-                min_nr,
-                MAX_MIN_NR
-            );
             return Err(EINVAL);
         }
         // SAFETY: by the caller's guarantee the backing is valid for `'b`;
@@ -257,15 +253,13 @@ impl<'b> Mempool<'b> {
     /// else from the reserve. With a sleeping mask this waits rather than
     /// fail (see the module doc); otherwise `ENOMEM` when both are empty.
     ///
-    /// `EINVAL` (one log line) for `__GFP_ZERO`, which `mempool_alloc()`
+    /// `EINVAL` for `__GFP_ZERO`, which `mempool_alloc()`
     /// `VM_WARN`s on (reserve elements would come back dirty), and for
     /// masks the backing cannot serve (zone mixes; `__GFP_DMA32` and
     /// `__GFP_HIGHMEM` for byte pools).
     pub(crate) fn alloc(&self, gfp: Gfp) -> Result<PoolElement<'_>> {
         if gfp.contains(Gfp::__GFP_ZERO) {
-            return Err(
-                gfp.refuse("mempool elements are not zeroed (reserve elements come back dirty)")
-            );
+            return Err(EINVAL);
         }
         let raw = match self.kind {
             ElementKind::Pages(_) => gfp.for_pages()?,
@@ -379,142 +373,23 @@ impl<S: Contents> Owned<PoolFree<'_>, S> {
     }
 }
 
-/// A kmalloc backing that can be told to fail: shows what a mempool's
-/// reserve is for, and lets tests and the report simulate memory pressure
-/// without fault injection.
-pub(crate) struct FailableKmalloc {
-    size: usize,
-    fail: core::sync::atomic::AtomicBool,
-    allocated: core::sync::atomic::AtomicUsize,
-}
-
-impl FailableKmalloc {
-    /// A backing of `size`-byte kmalloc objects, working. `EINVAL` (and one
-    /// log line) unless `0 < size <= KMALLOC_MAX_SIZE`: a larger object
-    /// would make the page allocator `WARN`, and `kmalloc(0)` returns
-    /// `ZERO_SIZE_PTR`, which is no element.
-    pub(crate) fn new(size: usize) -> Result<Self> {
-        crate::mm::kmalloc::check_len(size)?;
-        Ok(FailableKmalloc {
-            size,
-            fail: core::sync::atomic::AtomicBool::new(false),
-            allocated: core::sync::atomic::AtomicUsize::new(0),
-        })
-    }
-
-    /// From now on every allocation fails (`true`) or works (`false`).
-    pub(crate) fn set_failing(&self, fail: bool) {
-        self.fail.store(fail, core::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Elements currently allocated from this backing (reserve included).
-    pub(crate) fn allocated(&self) -> usize {
-        self.allocated.load(core::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-// SAFETY: `alloc` returns `kmalloc(size)` objects or `None`, `free` kfrees
-// exactly those; kmalloc/kfree work concurrently in any context the mask allows.
-unsafe impl PoolBacking for FailableKmalloc {
-    fn element_size(&self) -> usize {
-        self.size
-    }
-
-    unsafe fn alloc(&self, gfp: Gfp) -> Option<NonNull<u8>> {
-        if self.fail.load(core::sync::atomic::Ordering::SeqCst) {
-            return None;
-        }
-        // SAFETY: `0 < size <= KMALLOC_MAX_SIZE` (checked by `new`) and a
-        // mask validated for slab (the caller's contract): a plain kmalloc.
-        let p = NonNull::new(unsafe { mapdrv_kmalloc(self.size, gfp.as_raw()) }.cast::<u8>())?;
-        self.allocated
-            .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
-        Some(p)
-    }
-
-    unsafe fn free(&self, elem: NonNull<u8>) {
-        self.allocated
-            .fetch_sub(1, core::sync::atomic::Ordering::SeqCst);
-        // SAFETY: `elem` came from our `alloc`, i.e. from kmalloc.
-        unsafe { bindings::kfree(elem.as_ptr().cast()) };
-    }
-}
-
 #[kunit_tests(mapdrv_mempool)]
 mod tests {
     use super::*;
     use crate::mm::slab::SlabFlags;
-    use kernel::alloc::flags::GFP_KERNEL;
 
-    /// Sizes and counts the kernel would `WARN` on are refused before it:
-    /// a reserve whose array exceeds `KMALLOC_MAX_SIZE` (`mempool_init_node()`
-    /// kmallocs `min_nr` pointers), a zero or over-large `FailableKmalloc`
-    /// element. The largest reserve the arithmetic allows is `KMALLOC_MAX_SIZE`
-    /// over the pointer size.
+    /// Counts the kernel would `WARN` on are refused before it: a reserve
+    /// whose array exceeds `KMALLOC_MAX_SIZE` (`mempool_init_node()`
+    /// kmallocs `min_nr` pointers). The largest reserve the arithmetic
+    /// allows is `KMALLOC_MAX_SIZE` over the pointer size.
     #[test]
-    fn refuses_counts_and_sizes_the_kernel_warns_on() {
+    fn refuses_counts_the_kernel_warns_on() {
         use crate::mm::kmalloc::KMALLOC_MAX_SIZE;
         assert_eq!(MAX_MIN_NR * core::mem::size_of::<usize>(), KMALLOC_MAX_SIZE);
         assert_eq!(Mempool::kmalloc(MAX_MIN_NR + 1, 64).err(), Some(EINVAL));
         assert_eq!(Mempool::kmalloc(usize::MAX, 64).err(), Some(EINVAL));
         assert_eq!(Mempool::kmalloc(0, 64).err(), Some(EINVAL));
         assert_eq!(Mempool::pages(MAX_MIN_NR + 1, 0).err(), Some(EINVAL));
-        assert_eq!(FailableKmalloc::new(0).err(), Some(EINVAL));
-        assert_eq!(
-            FailableKmalloc::new(KMALLOC_MAX_SIZE + 1).err(),
-            Some(EINVAL)
-        );
-        assert!(FailableKmalloc::new(KMALLOC_MAX_SIZE).is_ok());
-    }
-
-    /// The point of a mempool: with the backing allocator failing, `min_nr`
-    /// elements can still be taken; the next one is ENOMEM (non-sleeping
-    /// mask); returning one refills the reserve and it can be taken again.
-    #[test]
-    fn reserve_serves_when_backing_fails() -> Result {
-        const MIN: usize = 4;
-        let backing = FailableKmalloc::new(512)?;
-        let pool = Mempool::with_backing(MIN, &backing)?;
-        assert_eq!(pool.reserve(), MIN);
-        assert_eq!(backing.allocated(), MIN);
-        backing.set_failing(true);
-        let mut held = KVec::new();
-        for i in 0..MIN {
-            let mut e = pool.alloc(Gfp::GFP_NOWAIT)?;
-            e.as_uninit_mut().fill(MaybeUninit::new(i as u8));
-            held.push(e, GFP_KERNEL)?;
-        }
-        assert_eq!(pool.reserve(), 0);
-        assert_eq!(pool.alloc(Gfp::GFP_NOWAIT).err(), Some(ENOMEM));
-        assert_eq!(pool.alloc(Gfp::GFP_ATOMIC).err(), Some(ENOMEM));
-        held.pop();
-        assert_eq!(pool.reserve(), 1);
-        let again = pool.alloc(Gfp::GFP_NOWAIT)?;
-        assert_eq!(again.size(), 512);
-        drop(again);
-        drop(held);
-        assert_eq!(pool.reserve(), MIN);
-        backing.set_failing(false);
-        drop(pool);
-        // Everything went back to the backing allocator.
-        assert_eq!(backing.allocated(), 0);
-        Ok(())
-    }
-
-    /// With a working backing, elements come from the backing first and the
-    /// reserve stays full.
-    #[test]
-    fn backing_first_reserve_untouched() -> Result {
-        let backing = FailableKmalloc::new(64)?;
-        let pool = Mempool::with_backing(2, &backing)?;
-        let a = pool.alloc(Gfp::GFP_KERNEL)?;
-        let b = pool.alloc(Gfp::GFP_KERNEL)?;
-        let c = pool.alloc(Gfp::GFP_KERNEL)?;
-        assert_eq!(pool.reserve(), 2);
-        assert_eq!(backing.allocated(), 5);
-        drop((a, b, c));
-        assert_eq!(backing.allocated(), 2);
-        Ok(())
     }
 
     /// A slab-backed pool preallocates from the cache and hands out objects

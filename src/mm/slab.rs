@@ -291,28 +291,15 @@ impl<T> KmemCache<T> {
         // parsers of /proc/slabinfo); refuse both first.
         let bytes = name.to_bytes();
         if bytes.is_empty() || bytes.iter().any(|b| b.is_ascii_whitespace()) {
-            pr_warn!(
-                "refusing slab cache {:?}: a cache name is non-empty and has no spaces\n",
-                name
-            );
             return Err(EINVAL);
         }
         if size_of::<T>() == 0 || size_of::<T>() > u32::MAX as usize {
-            pr_warn!(
-                "refusing slab cache {:?}: object size {} is not usable\n",
-                name,
-                size_of::<T>()
-            );
             return Err(EINVAL);
         }
         // Held until the cache exists, so that no other mapdrv cache can
         // take the name between the check and the create.
         let _names = NamesGuard::lock();
         if name_in_sysfs(name) {
-            pr_warn!(
-                "refusing slab cache {:?}: /sys/kernel/slab already has a cache or alias of that name\n",
-                name
-            );
             return Err(EINVAL);
         }
         // The call sleeps; caches are created in process context.
@@ -340,7 +327,7 @@ impl<T> KmemCache<T> {
     /// Creates a cache named `name` (as it will appear in `/proc/slabinfo`),
     /// never merged with another (see "Names" in the module doc).
     ///
-    /// `EINVAL` (and one log line) for a zero-sized `T`, for an empty name
+    /// `EINVAL` for a zero-sized `T` (or one above `u32::MAX` bytes), for an empty name
     /// or one with blanks, and for a name `/sys/kernel/slab/` already has
     /// (the kernel `WARN`s on or mishandles each).
     pub(crate) fn new(name: &'static CStr, flags: SlabFlags) -> Result<Self> {
@@ -417,14 +404,12 @@ impl<T: SlabConstruct> CtorCache<T> {
     /// Allocates an object in whatever state the last user left it (or as
     /// constructed, for a new slot).
     ///
-    /// `EINVAL` (and one log line) for `__GFP_ZERO`, which would hand out
+    /// `EINVAL` for `__GFP_ZERO`, which would hand out
     /// zeroes instead of a `T` (and SLUB `WARN`s on it for a cache with a
     /// constructor), and for masks slab cannot serve.
     pub(crate) fn alloc_constructed(&self, gfp: Gfp) -> Result<CacheBox<'_, T>> {
         if gfp.contains(Gfp::__GFP_ZERO) {
-            return Err(
-                gfp.refuse("__GFP_ZERO on a cache with a constructor would destroy its objects")
-            );
+            return Err(EINVAL);
         }
         let ptr = self.inner.alloc_raw(gfp)?;
         // INVARIANT: a slot of this cache, which holds a valid `T` (type

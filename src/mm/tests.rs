@@ -12,7 +12,8 @@ mod cases {
     use super::*;
     use crate::mm::gfp::Gfp;
     use crate::mm::kmalloc::KmallocBuf;
-    use crate::mm::page::{PageRef, Pfn, PAGE_SIZE};
+    use crate::mm::page::PAGE_SIZE;
+    use crate::mm::pfn::{PageRef, Pfn};
     use crate::mm::vmalloc::{vmalloc_area, VmallocBuf};
     use kernel::bindings;
 

@@ -192,9 +192,9 @@ impl VmFault {
     /// racing fault on the same window) is skipped, and a page table that
     /// changed under the walk after some entries were made (`EFAULT` from
     /// `pte_offset_map_lock()`, e.g. a concurrent `MADV_DONTNEED`
-    /// reclaiming it with `CONFIG_PT_RECLAIM`) ends the batch; either way the token is returned and the core, on
-    /// `VM_FAULT_NOPAGE`, lets the access fault again if it still has no
-    /// entry. If `pages` ends early the rest of the range is left for later
+    /// reclaiming it with `CONFIG_PT_RECLAIM`) ends the batch; either way
+    /// the token is returned and the core, on `VM_FAULT_NOPAGE`, lets the
+    /// access fault again if it still has no entry. If `pages` ends early the rest of the range is left for later
     /// faults; pages never shift to other addresses.
     pub(crate) fn map_pages<'f, 'p>(
         &'f self,

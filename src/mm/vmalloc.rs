@@ -42,7 +42,8 @@
 use crate::mm::gfp::Gfp;
 use crate::mm::helpers::*;
 use crate::mm::owned::{Contents, Init, Owned, Release, Uninit};
-use crate::mm::page::{pfn_runs, PageRef, UserPage, PAGE_SIZE};
+use crate::mm::page::{UserPage, PAGE_SIZE};
+use crate::mm::pfn::{pfn_runs, PageRef};
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::ffi::c_ulong;
@@ -78,7 +79,6 @@ pub(crate) type VmallocBuf<S = Uninit> = Owned<Vfree, S>;
 /// `len` rounded up to whole pages, or `EINVAL` for 0 or an absurd size.
 fn page_len(len: usize) -> Result<usize> {
     if len == 0 {
-        pr_warn!("refusing a vmalloc of 0 bytes\n");
         return Err(EINVAL);
     }
     len.checked_next_multiple_of(PAGE_SIZE).ok_or(EINVAL)

@@ -2,7 +2,7 @@
 // a `PageRef` (inspection only); `Fault::Page` takes only a `UserPage`.
 // expect: error[E0308]
 // expect: expected `UserPage<'_>`, found `PageRef<'_>`
-use crate::mm::page::Pfn;
+use crate::mm::pfn::Pfn;
 use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
 
 struct AnyPfn;

@@ -3,7 +3,7 @@
 // expect: error[E0271]
 // expect: UserPage
 use crate::mm::kmalloc::KmallocBuf;
-use crate::mm::page::PageRef;
+use crate::mm::pfn::PageRef;
 use crate::mm::virt::{Fault, FaultError, VmFault, VmOperations};
 
 struct SlabPages {

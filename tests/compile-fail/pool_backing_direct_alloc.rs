@@ -5,7 +5,8 @@
 // expect: error[E0133]
 // expect: call to unsafe function
 use crate::mm::gfp::Gfp;
-use crate::mm::mempool::{FailableKmalloc, PoolBacking};
+use crate::diag::fixtures::FailableKmalloc;
+use crate::mm::mempool::PoolBacking;
 
 #[allow(dead_code)]
 fn direct() -> kernel::error::Result {

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -183,8 +184,16 @@ class KunitKtap(unittest.TestCase):
         v = kunit(boot, set())
         self.assertEqual(v.failures, ["KTAP: no KUnit run found in the kernel log"])
 
-    def test_the_declared_suites_are_found_in_src(self):
-        self.assertEqual(harness.declared_suites(os.path.join(ROOT, "src")), self.suites)
+    def test_declared_suites_are_read_from_every_rust_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "mm"))
+            with open(os.path.join(d, "top.rs"), "w") as f:
+                f.write("#[kunit_tests(suite_one)]\nmod tests {}\n")
+            with open(os.path.join(d, "mm", "deep.rs"), "w") as f:
+                f.write("#[kunit_tests(suite_two)]\nmod t {}\n// kunit_tests(in_a_comment_counts_too)\n")
+            with open(os.path.join(d, "mm", "notes.md"), "w") as f:
+                f.write("#[kunit_tests(not_rust)]\n")
+            self.assertEqual(harness.declared_suites(d), {"suite_one", "suite_two", "in_a_comment_counts_too"})
 
 
 class OtherOutputs(unittest.TestCase):

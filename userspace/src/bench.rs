@@ -15,9 +15,9 @@
 use crate::abi::{BenchCase, BenchVariant, MapdrvBench, MAPDRV_IOC_BENCH};
 use crate::cli::{BenchAllocArgs, Options};
 use crate::{device, json};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io;
 
 /// The `--json` record of `maptest bench-alloc` (read back by `bench-plot`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -98,7 +98,12 @@ pub fn round(x: f64, digits: i32) -> f64 {
 
 /// Times one call: `iterations` pairs of `case` through `variant`, in ns
 /// per pair.
-fn one(file: &File, case: BenchCase, variant: BenchVariant, iterations: u64) -> io::Result<f64> {
+fn one(
+    file: &File,
+    case: BenchCase,
+    variant: BenchVariant,
+    iterations: u64,
+) -> anyhow::Result<f64> {
     let mut b = MapdrvBench {
         case: case as u32,
         raw: variant as u32,
@@ -106,7 +111,7 @@ fn one(file: &File, case: BenchCase, variant: BenchVariant, iterations: u64) -> 
         ns: 0,
     };
     // SAFETY: `MAPDRV_IOC_BENCH` reads and writes one `MapdrvBench`.
-    unsafe { device::ioctl_struct(file, MAPDRV_IOC_BENCH, &mut b)? };
+    unsafe { device::ioctl_struct(file, MAPDRV_IOC_BENCH, &mut b) }.context("MAPDRV_IOC_BENCH")?;
     Ok(b.ns as f64 / iterations as f64)
 }
 
@@ -135,7 +140,7 @@ fn pair(
     variant: BenchVariant,
     round: u64,
     iterations: u64,
-) -> io::Result<(f64, f64)> {
+) -> anyhow::Result<(f64, f64)> {
     let w = BenchVariant::Wrapper;
     Ok(if round % 2 == 0 {
         let a = one(file, case, w, iterations)?;
@@ -152,7 +157,7 @@ fn measure(
     file: &File,
     case: BenchCase,
     a: &BenchAllocArgs,
-) -> io::Result<(CaseResult, Option<Ratio>)> {
+) -> anyhow::Result<(CaseResult, Option<Ratio>)> {
     let (mut w, mut r, mut ratio, mut checked) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..a.rounds {
         let (x, y) = pair(file, case, BenchVariant::Raw, round, a.iterations)?;
@@ -190,7 +195,7 @@ fn round2(x: f64) -> f64 {
 }
 
 /// `maptest bench-alloc`.
-pub fn run(opts: &Options, a: &BenchAllocArgs) -> io::Result<bool> {
+pub fn run(opts: &Options, a: &BenchAllocArgs) -> anyhow::Result<bool> {
     let file = device::open(&opts.device, false)?;
     // Warm-up: one call per variant and case.
     for &c in BenchCase::ALL {

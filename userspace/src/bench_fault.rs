@@ -55,12 +55,12 @@ pub struct Sample {
     pub unmap: f64,
 }
 
-fn sh(cmd: &str, args: &[String]) -> io::Result<()> {
+fn sh(cmd: &str, args: &[String]) -> anyhow::Result<()> {
     let out = Command::new(cmd).args(args).output()?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(io::Error::other(format!(
+        Err(anyhow::Error::msg(format!(
             "{cmd} {}: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
@@ -74,7 +74,7 @@ fn loaded(module: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn unload(module: &str) -> io::Result<()> {
+fn unload(module: &str) -> anyhow::Result<()> {
     if loaded(module) {
         sh("rmmod", &[module.into()])?;
     }
@@ -82,7 +82,7 @@ fn unload(module: &str) -> io::Result<()> {
 }
 
 /// Loads `module` with `params` (unloading it first).
-fn load(module: &str, params: &[String]) -> io::Result<()> {
+fn load(module: &str, params: &[String]) -> anyhow::Result<()> {
     unload(module)?;
     let mut args = vec![module.to_owned()];
     args.extend_from_slice(params);
@@ -107,7 +107,7 @@ fn touch(addr: *mut u8, len: usize, ps: usize, write: bool) {
 }
 
 /// One sample of `len` bytes of `file` (or anonymous memory for `None`).
-pub fn sample(file: Option<&File>, len: usize, write: bool) -> io::Result<Sample> {
+pub fn sample(file: Option<&File>, len: usize, write: bool) -> anyhow::Result<Sample> {
     let ps = crate::device::page_size();
     let (flags, fd) = match file {
         Some(f) => (libc::MAP_SHARED, f.as_raw_fd()),
@@ -126,7 +126,7 @@ pub fn sample(file: Option<&File>, len: usize, write: bool) -> io::Result<Sample
         )
     };
     if addr == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
+        return Err(io::Error::last_os_error().into());
     }
     touch(addr.cast(), len, ps, write);
     let t1 = Instant::now();
@@ -134,7 +134,7 @@ pub fn sample(file: Option<&File>, len: usize, write: bool) -> io::Result<Sample
     let t2 = Instant::now();
     // SAFETY: unmaps the mapping made above, which is not used afterwards.
     if unsafe { libc::munmap(addr, len) } != 0 {
-        return Err(io::Error::last_os_error());
+        return Err(io::Error::last_os_error().into());
     }
     let t3 = Instant::now();
     let pages = (len / ps) as f64;
@@ -152,7 +152,7 @@ pub const MIN_SAMPLE_BYTES: usize = 32 << 20;
 
 /// One sample of `len` bytes, repeated up to [`MIN_SAMPLE_BYTES`]: the
 /// per-page mean over the repetitions.
-pub fn sample_reps(file: Option<&File>, len: usize, write: bool) -> io::Result<Sample> {
+pub fn sample_reps(file: Option<&File>, len: usize, write: bool) -> anyhow::Result<Sample> {
     let reps = MIN_SAMPLE_BYTES.div_ceil(len).max(1);
     let mut sum = Sample::default();
     for _ in 0..reps {
@@ -217,7 +217,7 @@ pub fn subjects(around: &[u64], only: &[Subject]) -> Vec<Mode> {
 
 /// Sets up `mode` (loading the module it needs) and returns the device to
 /// map, or `None` for anonymous memory.
-fn setup(mode: &Mode, buffer_pages: usize) -> io::Result<Option<File>> {
+fn setup(mode: &Mode, buffer_pages: usize) -> anyhow::Result<Option<File>> {
     match mode.subject {
         Subject::Mapdrv(m) => {
             let mut params = vec![
@@ -424,7 +424,7 @@ impl Run<'_> {
 
 /// Measures every round; round 0 warms up (module loads, page tables,
 /// caches) and is dropped.
-fn measure<'a>(opts: &Options, b: &'a BenchFaultArgs, modes: Vec<Mode>) -> io::Result<Run<'a>> {
+fn measure<'a>(opts: &Options, b: &'a BenchFaultArgs, modes: Vec<Mode>) -> anyhow::Result<Run<'a>> {
     let ps = crate::device::page_size();
     let max = b.sizes.iter().copied().max().unwrap_or(0) as usize;
     let buffer_pages = (max << 20) / ps;
@@ -514,10 +514,10 @@ fn result(run: &Run<'_>, b: &BenchFaultArgs) -> FaultResult {
 }
 
 /// `maptest bench-fault`.
-pub fn run(opts: &Options, b: &BenchFaultArgs) -> io::Result<bool> {
+pub fn run(opts: &Options, b: &BenchFaultArgs) -> anyhow::Result<bool> {
     let modes = subjects(&b.fault_around, &b.modes);
     if modes.is_empty() {
-        return Err(io::Error::other("--modes left no mode to measure"));
+        return Err(anyhow::Error::msg("--modes left no mode to measure"));
     }
     let run = measure(opts, b, modes)?;
     let doc = result(&run, b);

@@ -10,9 +10,9 @@
 
 use crate::bench::{spread, AllocResult};
 use crate::bench_fault::{FaultResult, SampleRow};
+use anyhow::Context;
 use serde::de::DeserializeOwned;
 use std::fmt::Write;
-use std::io;
 
 const W: f64 = 960.0;
 const COLORS: [&str; 10] = [
@@ -30,9 +30,9 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn load<T: DeserializeOwned>(path: &str) -> io::Result<T> {
-    let text = std::fs::read_to_string(path)?;
-    serde_json::from_str(&text).map_err(|e| io::Error::other(format!("{path}: {e}")))
+fn load<T: DeserializeOwned>(path: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {path}"))
 }
 
 /// The SVG for the two result sets.
@@ -318,7 +318,7 @@ fn legend_name(mode: &str) -> String {
 }
 
 /// `maptest bench-plot ALLOC.json FAULT.json`.
-pub fn run(alloc: &str, fault: &str) -> io::Result<bool> {
+pub fn run(alloc: &str, fault: &str) -> anyhow::Result<bool> {
     print!("{}", svg(&load(alloc)?, &load(fault)?));
     Ok(true)
 }

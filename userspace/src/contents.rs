@@ -94,7 +94,7 @@ struct Target<'a> {
     ps: usize,
     size: usize,
     /// A read-write shared mapping of the whole buffer, made first.
-    whole: io::Result<Mapping>,
+    whole: std::io::Result<Mapping>,
 }
 
 /// A named contents check.

@@ -4,6 +4,7 @@
 use crate::abi::{MapMode, MapdrvStats, MAPDRV_ABI_VERSION, MAPDRV_IOC_GET_STATS};
 use crate::cli::Options;
 use crate::json;
+use anyhow::Context;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -122,7 +123,7 @@ impl Mapping {
     }
 
     /// The mapping's `Rss:` in `/proc/self/smaps`, in kB.
-    pub fn rss_kb(&self) -> io::Result<u64> {
+    pub fn rss_kb(&self) -> anyhow::Result<u64> {
         smaps_field(self.addr(), "Rss:")
     }
 }
@@ -136,14 +137,10 @@ impl Drop for Mapping {
 
 /// The value (kB) of `field` for the VMA starting at `start` in
 /// `/proc/self/smaps`.
-pub fn smaps_field(start: usize, field: &str) -> io::Result<u64> {
+pub fn smaps_field(start: usize, field: &str) -> anyhow::Result<u64> {
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
-    parse_smaps_field(&smaps, start, field).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("no VMA at {start:#x} with {field} in smaps"),
-        )
-    })
+    parse_smaps_field(&smaps, start, field)
+        .ok_or_else(|| anyhow::anyhow!("no VMA at {start:#x} with {field} in smaps"))
 }
 
 /// Finds `field` of the VMA starting at `start` in smaps text.
@@ -177,12 +174,12 @@ pub fn c_string(bytes: &[u8]) -> String {
 }
 
 /// Opens the device read-write (or read-only).
-pub fn open(path: &str, write: bool) -> io::Result<File> {
+pub fn open(path: &str, write: bool) -> anyhow::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(write)
         .open(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+        .with_context(|| format!("opening {path}"))
 }
 
 /// One of mapdrv's ioctls, whose argument is a pointer to one `T` that the
@@ -201,12 +198,12 @@ pub unsafe fn ioctl_struct<T>(file: &File, cmd: u32, arg: &mut T) -> io::Result<
 }
 
 /// `MAPDRV_IOC_GET_STATS`.
-pub fn stats(file: &File) -> io::Result<MapdrvStats> {
+pub fn stats(file: &File) -> anyhow::Result<MapdrvStats> {
     let mut s = MapdrvStats::default();
     // SAFETY: `MAPDRV_IOC_GET_STATS` writes one `MapdrvStats`.
-    unsafe { ioctl_struct(file, MAPDRV_IOC_GET_STATS, &mut s)? };
+    unsafe { ioctl_struct(file, MAPDRV_IOC_GET_STATS, &mut s) }.context("MAPDRV_IOC_GET_STATS")?;
     if s.version != MAPDRV_ABI_VERSION {
-        return Err(io::Error::other(format!(
+        return Err(anyhow::Error::msg(format!(
             "the module speaks ABI version {}, this maptest version {MAPDRV_ABI_VERSION}",
             s.version
         )));
@@ -230,10 +227,10 @@ pub fn pwrite(file: &File, data: &[u8], offset: u64) -> io::Result<usize> {
 }
 
 /// `maptest read`: the classic mapdrv demo.
-pub fn read(opts: &Options) -> io::Result<()> {
+pub fn read(opts: &Options) -> anyhow::Result<()> {
     let file = open(&opts.device, false)?;
     let map = Mapping::new(&file, page_size(), libc::PROT_READ, libc::MAP_PRIVATE, 0)
-        .map_err(|e| io::Error::new(e.kind(), format!("mmap {}: {e}", opts.device)))?;
+        .with_context(|| format!("mmap {}", opts.device))?;
     let s = c_string(&map.read_bytes(page_size()));
     if opts.json {
         #[derive(Serialize)]
@@ -255,7 +252,7 @@ pub fn read(opts: &Options) -> io::Result<()> {
 }
 
 /// `maptest stats`.
-pub fn print_stats(opts: &Options) -> io::Result<()> {
+pub fn print_stats(opts: &Options) -> anyhow::Result<()> {
     let file = open(&opts.device, false)?;
     let s = stats(&file)?;
     if opts.json {
@@ -274,7 +271,7 @@ pub fn print_stats(opts: &Options) -> io::Result<()> {
 /// page, and report what that took: the faults the driver served, the page
 /// table entries it made, Rss before and after. (No timing: one pass over a
 /// few pages mostly measures cold caches; `bench-fault` times.)
-pub fn touch(opts: &Options) -> io::Result<()> {
+pub fn touch(opts: &Options) -> anyhow::Result<()> {
     use std::io::Seek;
     let mut file = open(&opts.device, false)?;
     // The size from lseek(SEEK_END), so that a device without mapdrv's
@@ -337,7 +334,7 @@ pub fn touch(opts: &Options) -> io::Result<()> {
 }
 
 /// `maptest info`: the running kernel and whether the device node exists.
-pub fn info(opts: &Options) -> io::Result<()> {
+pub fn info(opts: &Options) -> anyhow::Result<()> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "unknown".into());
@@ -368,7 +365,7 @@ pub fn info(opts: &Options) -> io::Result<()> {
 }
 
 /// `maptest hold`: keep the device open, or only mapped, for a while.
-pub fn hold(opts: &Options, mapped: bool, seconds: u64) -> io::Result<()> {
+pub fn hold(opts: &Options, mapped: bool, seconds: u64) -> anyhow::Result<()> {
     let file = open(&opts.device, true)?;
     let _map = if mapped {
         let size = usize::try_from(stats(&file)?.buffer_size).map_err(io::Error::other)?;

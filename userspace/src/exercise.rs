@@ -4,18 +4,23 @@
 use crate::abi::{Family, MapdrvExercise, MAPDRV_IOC_EXERCISE};
 use crate::cli::Options;
 use crate::{device, json};
+use anyhow::Context;
 use serde::Serialize;
-use std::io;
 
 /// Runs the ioctl.
-pub fn exercise(file: &std::fs::File, family: Family, cycles: u64) -> io::Result<MapdrvExercise> {
+pub fn exercise(
+    file: &std::fs::File,
+    family: Family,
+    cycles: u64,
+) -> anyhow::Result<MapdrvExercise> {
     let mut req = MapdrvExercise {
         family: family as u32,
         cycles,
         ..Default::default()
     };
     // SAFETY: `MAPDRV_IOC_EXERCISE` reads and writes one `MapdrvExercise`.
-    unsafe { device::ioctl_struct(file, MAPDRV_IOC_EXERCISE, &mut req)? };
+    unsafe { device::ioctl_struct(file, MAPDRV_IOC_EXERCISE, &mut req) }
+        .context("MAPDRV_IOC_EXERCISE")?;
     Ok(req)
 }
 
@@ -31,7 +36,7 @@ struct Outcome {
 }
 
 /// `maptest exercise`.
-pub fn run(opts: &Options, family: Family, cycles: u64) -> io::Result<bool> {
+pub fn run(opts: &Options, family: Family, cycles: u64) -> anyhow::Result<bool> {
     let file = device::open(&opts.device, false)?;
     let r = exercise(&file, family, cycles)?;
     if opts.json {

@@ -7,12 +7,12 @@ use serde::Serialize;
 use std::io::{self, Read};
 
 /// The record as one line of JSON.
-pub fn line<T: Serialize>(record: &T) -> io::Result<String> {
-    serde_json::to_string(record).map_err(io::Error::other)
+pub fn line<T: Serialize>(record: &T) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(record)?)
 }
 
 /// Prints the record as one line of JSON on stdout.
-pub fn print<T: Serialize>(record: &T) -> io::Result<()> {
+pub fn print<T: Serialize>(record: &T) -> anyhow::Result<()> {
     println!("{}", line(record)?);
     Ok(())
 }
@@ -30,7 +30,7 @@ pub fn field(object: &serde_json::Value, name: &str) -> Option<String> {
 /// that is one, so a command's text output before its JSON summary is
 /// skipped) and prints each named field's value on a line of its own.
 /// A missing field or no object at all is an error.
-pub fn print_fields(names: &[String]) -> io::Result<bool> {
+pub fn print_fields(names: &[String]) -> anyhow::Result<bool> {
     let mut text = String::new();
     io::stdin().read_to_string(&mut text)?;
     let object = text
@@ -41,10 +41,10 @@ pub fn print_fields(names: &[String]) -> io::Result<bool> {
                 .ok()
                 .filter(|v| v.is_object())
         })
-        .ok_or_else(|| io::Error::other("field: no JSON object on stdin"))?;
+        .ok_or_else(|| anyhow::Error::msg("field: no JSON object on stdin"))?;
     for name in names {
         let value = field(&object, name)
-            .ok_or_else(|| io::Error::other(format!("field: no field '{name}' in {object}")))?;
+            .ok_or_else(|| anyhow::Error::msg(format!("field: no field '{name}' in {object}")))?;
         println!("{value}");
     }
     Ok(true)

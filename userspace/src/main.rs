@@ -36,14 +36,15 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("maptest: {e}");
+            // The error and its context, outermost first ("opening /dev/mapdrv: No such file").
+            eprintln!("maptest: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
 /// Runs one command: `Ok(false)` when it ran and found a failure.
-fn run(opts: &cli::Options, command: &Command) -> std::io::Result<bool> {
+fn run(opts: &cli::Options, command: &Command) -> anyhow::Result<bool> {
     let done = |()| true;
     match command {
         Command::Info => device::info(opts).map(done),
@@ -68,7 +69,7 @@ fn run(opts: &cli::Options, command: &Command) -> std::io::Result<bool> {
 
 /// Becomes user and group `uid` with no supplementary groups: a non-root
 /// uid has no capabilities left.
-fn drop_privileges(uid: u32) -> std::io::Result<()> {
+fn drop_privileges(uid: u32) -> anyhow::Result<()> {
     // SAFETY: plain system calls on this process's credentials; no memory
     // is passed but the (empty) group list.
     let ok = unsafe {
@@ -79,6 +80,6 @@ fn drop_privileges(uid: u32) -> std::io::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(std::io::Error::last_os_error())
+        Err(std::io::Error::last_os_error().into())
     }
 }

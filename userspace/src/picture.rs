@@ -116,7 +116,7 @@ pub fn parse(log: &str) -> (Vec<Probe>, Option<(u64, u64, u64)>) {
 }
 
 /// The pfn behind each page of `m` (`/proc/self/pagemap`; 0 if not present).
-fn pfns_of(m: &Mapping, pages: usize) -> io::Result<Vec<u64>> {
+fn pfns_of(m: &Mapping, pages: usize) -> anyhow::Result<Vec<u64>> {
     use std::os::unix::fs::FileExt;
     let f = std::fs::File::open("/proc/self/pagemap")?;
     let mut out = Vec::new();
@@ -161,7 +161,7 @@ struct Measured {
 }
 
 /// Reads the log and measures the device.
-fn measure(opts: &Options) -> io::Result<Measured> {
+fn measure(opts: &Options) -> anyhow::Result<Measured> {
     let mut log = String::new();
     io::stdin().read_to_string(&mut log)?;
     let (probes, layout) = parse(&log);
@@ -190,7 +190,7 @@ fn measure(opts: &Options) -> io::Result<Measured> {
 }
 
 /// `maptest picture`.
-pub fn run(opts: &Options) -> io::Result<bool> {
+pub fn run(opts: &Options) -> anyhow::Result<bool> {
     let m = measure(opts)?;
     let (w, h) = (1000.0, 1420.0);
     let mut s = String::new();

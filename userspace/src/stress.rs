@@ -162,7 +162,15 @@ impl Worker<'_> {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             let ok = device::open(dev, false)
-                .and_then(|f| Mapping::new(&f, size, libc::PROT_READ, libc::MAP_SHARED, 0))
+                .and_then(|f| {
+                    Ok(Mapping::new(
+                        &f,
+                        size,
+                        libc::PROT_READ,
+                        libc::MAP_SHARED,
+                        0,
+                    )?)
+                })
                 .map(|m| (0..SLOT).all(|i| m.get(off + i) == want[i]))
                 .unwrap_or(false);
             // SAFETY: leave the child without running destructors.
@@ -239,11 +247,16 @@ struct Summary {
 
 /// Forks `procs` workers; each writes one line "OPS READS ERRORS" to the
 /// pipe whose read end is returned with their pids.
-fn spawn(device: &str, procs: u32, deadline: Instant, seed: u64) -> io::Result<(Vec<i32>, File)> {
+fn spawn(
+    device: &str,
+    procs: u32,
+    deadline: Instant,
+    seed: u64,
+) -> anyhow::Result<(Vec<i32>, File)> {
     let mut fds = [0i32; 2];
     // SAFETY: `fds` has room for the two pipe ends.
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
+        return Err(io::Error::last_os_error().into());
     }
     let mut pids = Vec::new();
     for w in 0..procs {
@@ -261,7 +274,7 @@ fn spawn(device: &str, procs: u32, deadline: Instant, seed: u64) -> io::Result<(
             unsafe { libc::_exit(0) };
         }
         if pid < 0 {
-            return Err(io::Error::last_os_error());
+            return Err(io::Error::last_os_error().into());
         }
         pids.push(pid);
     }
@@ -272,7 +285,7 @@ fn spawn(device: &str, procs: u32, deadline: Instant, seed: u64) -> io::Result<(
 }
 
 /// Waits for the workers and adds up their lines.
-fn collect(pids: Vec<i32>, mut reports: File, sum: &mut Summary) -> io::Result<()> {
+fn collect(pids: Vec<i32>, mut reports: File, sum: &mut Summary) -> anyhow::Result<()> {
     for pid in pids {
         let mut status = 0;
         // SAFETY: waits for our own children.
@@ -300,13 +313,13 @@ fn collect(pids: Vec<i32>, mut reports: File, sum: &mut Summary) -> io::Result<(
 }
 
 /// `maptest stress`.
-pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> io::Result<bool> {
+pub fn run(opts: &Options, procs: u32, seconds: u64, seed: u64) -> anyhow::Result<bool> {
     // Held for the whole run, so the module stays pinned from before the
     // first worker starts until after the last one ends.
     let file = device::open(&opts.device, false)?;
     let size = device::stats(&file)?.buffer_size as usize;
     if procs == 0 || procs as usize * SLOT > page_size().min(size) {
-        return Err(io::Error::other(format!(
+        return Err(anyhow::Error::msg(format!(
             "{procs} workers need a {}-byte slot each in every page: at most {}",
             SLOT,
             page_size() / SLOT

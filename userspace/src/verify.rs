@@ -10,6 +10,7 @@ use crate::abi::{MapMode, MapdrvStats};
 use crate::cli::{Expect, Options};
 use crate::device::{self, page_size, Mapping};
 use crate::json;
+use anyhow::Context;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
@@ -52,10 +53,11 @@ impl Checks {
 }
 
 /// `Ok` if `r` failed with `errno`.
-fn expect_errno<T>(r: io::Result<T>, errno: i32, what: &str) -> CheckResult {
-    match r {
+fn expect_errno<T, E: Into<anyhow::Error>>(r: Result<T, E>, errno: i32, what: &str) -> CheckResult {
+    let os_error = |e: &anyhow::Error| e.root_cause().downcast_ref::<io::Error>()?.raw_os_error();
+    match r.map_err(Into::into) {
         Ok(_) => Err(format!("{what} succeeded, expected {}", errno_name(errno))),
-        Err(e) if e.raw_os_error() == Some(errno) => Ok(()),
+        Err(e) if os_error(&e) == Some(errno) => Ok(()),
         Err(e) => Err(format!(
             "{what} failed with {e}, expected {}",
             errno_name(errno)
@@ -82,8 +84,9 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
     }
 }
 
-fn io(e: io::Error) -> String {
-    e.to_string()
+/// An error as a check's failure text, with its context.
+fn io<E: Into<anyhow::Error>>(e: E) -> String {
+    format!("{:#}", e.into())
 }
 
 /// Runs `child` in a forked process and returns its exit status (0 = ok).
@@ -254,7 +257,7 @@ impl Checks {
 }
 
 /// `maptest verify`.
-pub fn verify(opts: &Options, expect: Expect) -> io::Result<bool> {
+pub fn verify(opts: &Options, expect: Expect) -> anyhow::Result<bool> {
     let mut c = Checks {
         json: opts.json,
         outcomes: Vec::new(),
@@ -291,7 +294,7 @@ const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
 
 /// Opens the device, reads its stats and checks that the module runs what
 /// the test loaded: the [`Ctx`], or `None` when the device cannot be used.
-fn open<'a>(c: &mut Checks, dev: &'a str, expect: Expect) -> io::Result<Option<Ctx<'a>>> {
+fn open<'a>(c: &mut Checks, dev: &'a str, expect: Expect) -> anyhow::Result<Option<Ctx<'a>>> {
     c.check("the device node is a character device", || {
         let m = std::fs::metadata(dev).map_err(|e| format!("{dev}: {e}"))?;
         ensure(m.file_type().is_char_device(), || {
@@ -309,7 +312,7 @@ fn open<'a>(c: &mut Checks, dev: &'a str, expect: Expect) -> io::Result<Option<C
             return Ok(None);
         }
     };
-    let ro = File::open(dev).map_err(|e| io::Error::new(e.kind(), format!("{dev}: {e}")))?;
+    let ro = File::open(dev).with_context(|| format!("opening {dev} read-only"))?;
     let ps = page_size();
     // What the checks expect comes from the caller (what it loaded) when
     // given; only otherwise from the module's own stats.
@@ -772,7 +775,7 @@ fn finish(c: &Checks, opts: &Options, size: usize) -> bool {
         };
         match json::line(&report) {
             Ok(line) => println!("{line}"),
-            Err(e) => eprintln!("maptest: {e}"),
+            Err(e) => eprintln!("maptest: {e:#}"),
         }
     } else {
         println!("{passed} passed, {failed} failed");
