@@ -91,7 +91,9 @@ unsafe extern "C" fn backing_alloc<B: PoolBacking>(
     gfp: bindings::gfp_t,
     data: *mut c_void,
 ) -> *mut c_void {
-    // SAFETY: guaranteed by the caller (the pool passes its `pool_data`).
+    // `Mempool::with_backing` passed the `&B` as `pool_data`, which
+    // `mempool_alloc()` hands back unchanged; the pool cannot outlive `'b`.
+    // SAFETY: so (this function's contract) `data` is a live `&B`.
     let backing = unsafe { &*data.cast::<B>() };
     // SAFETY: `mempool_alloc()` composed `gfp` from a mask `Mempool::alloc`
     // validated (it adds only `__GFP_NOMEMALLOC | __GFP_NORETRY |
@@ -105,10 +107,12 @@ unsafe extern "C" fn backing_alloc<B: PoolBacking>(
 ///
 /// `data` as for [`backing_alloc`]; `elem` came from `backing_alloc::<B>`.
 unsafe extern "C" fn backing_free<B: PoolBacking>(elem: *mut c_void, data: *mut c_void) {
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: as in `backing_alloc`: `data` is the pool's live `&B`.
     let backing = unsafe { &*data.cast::<B>() };
     if let Some(e) = NonNull::new(elem.cast()) {
-        // SAFETY: the pool frees only elements its alloc function returned.
+        // SAFETY: `mempool_free()`/`mempool_exit()` pass the free function
+        // only elements its alloc function returned (mm/mempool.c keeps no
+        // other pointers), i.e. from `backing.alloc`, each once.
         unsafe { backing.free(e) };
     }
 }
@@ -147,7 +151,10 @@ pub(crate) struct Mempool<'b> {
 // SAFETY: mempools are internally locked; elements may be allocated and
 // freed from any thread.
 unsafe impl Send for Mempool<'_> {}
-// SAFETY: as above: `&Mempool` is all `alloc` needs, from any thread.
+// SAFETY: `mempool_alloc()`/`mempool_free()` take `pool->lock` around the
+// reserve, so several threads may call `alloc` on one `&Mempool` at once;
+// the other methods read `kind` and `min_nr` (immutable) or `curr_nr`
+// (read once, a statistic).
 unsafe impl Sync for Mempool<'_> {}
 
 impl<'b> Mempool<'b> {
@@ -271,7 +278,9 @@ impl<'b> Mempool<'b> {
         let elem = NonNull::new(e).ok_or(ENOMEM)?;
         let (ptr, size) = match self.kind {
             ElementKind::Pages(order) => {
-                // SAFETY: a page pool's element is a `struct page *` we now own.
+                // SAFETY: a page pool's elements are the `struct page *` of
+                // blocks (`mempool_alloc_pages()`), this one ours until
+                // `mempool_free()`; the `PageRef` lives only in this block.
                 let page = unsafe { PageRef::from_raw(elem.cast()) };
                 (page.direct_map_addr(), PAGE_SIZE << order)
             }
@@ -292,7 +301,8 @@ impl<'b> Mempool<'b> {
 
     /// Elements in the reserve right now (`pool->curr_nr`).
     pub(crate) fn reserve(&self) -> usize {
-        // SAFETY: the pool is live.
+        // SAFETY: `&self` keeps the pool alive (type invariant); the helper
+        // reads one `int`, which `pool->lock` writers update atomically.
         unsafe { mapdrv_mempool_curr_nr(self.pool.as_ptr()) as usize }
     }
 
@@ -338,7 +348,9 @@ pub(crate) struct PoolFree<'p> {
 // SAFETY: an element of a live pool; `mempool_free()` takes it back from
 // any thread (`&Mempool` is `Send`, the pool being `Sync`).
 unsafe impl Send for PoolFree<'_> {}
-// SAFETY: shared access only reads the two pointers.
+// SAFETY: through `&PoolFree` nothing is freed or written: `release` needs
+// the `Owned` that drops it, and `page()` only reads the element pointer and
+// the pool's immutable `kind`.
 unsafe impl Sync for PoolFree<'_> {}
 
 // SAFETY: `Mempool::alloc` hands `Owned` the memory of an element it took
@@ -366,7 +378,9 @@ impl<S: Contents> Owned<PoolFree<'_>, S> {
     pub(crate) fn page(&self) -> Option<PageRef<'_>> {
         let f = self.release();
         match f.pool.kind {
-            // SAFETY: a page pool's element is a `struct page *` we own.
+            // SAFETY: a page pool's element is the `struct page *` of a block
+            // we own until this `Owned` drops; the returned `PageRef`
+            // borrows `self`, so it cannot outlive the element.
             ElementKind::Pages(_) => Some(unsafe { PageRef::from_raw(f.elem.cast()) }),
             ElementKind::Bytes(_) => None,
         }

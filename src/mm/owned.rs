@@ -58,7 +58,9 @@ impl Contents for Init {}
 /// write them through another path during `'a`.
 #[inline]
 pub(crate) unsafe fn uninit_bytes<'a>(ptr: *const u8, len: usize) -> &'a [MaybeUninit<u8>] {
-    // SAFETY: per the function's contract; `MaybeUninit<u8>` accepts any byte.
+    // `MaybeUninit<u8>` has alignment 1 and any byte, written or not, is a
+    // valid value of it.
+    // SAFETY: `len` bytes readable for `'a`, no writer meanwhile (contract).
     unsafe { core::slice::from_raw_parts(ptr.cast(), len) }
 }
 
@@ -70,7 +72,9 @@ pub(crate) unsafe fn uninit_bytes<'a>(ptr: *const u8, len: usize) -> &'a [MaybeU
 /// nothing else may access them during `'a`.
 #[inline]
 pub(crate) unsafe fn uninit_bytes_mut<'a>(ptr: *mut u8, len: usize) -> &'a mut [MaybeUninit<u8>] {
-    // SAFETY: per the function's contract.
+    // `MaybeUninit<u8>` has alignment 1 and any byte is a valid value of it.
+    // SAFETY: `len` bytes readable and writable for `'a`, reached by nothing
+    // else meanwhile (the contract), so the unique slice aliases nothing.
     unsafe { core::slice::from_raw_parts_mut(ptr.cast(), len) }
 }
 
@@ -223,7 +227,9 @@ impl<R: Release> Owned<R, Init> {
     /// memory at the returned address (as `KBox::into_raw`).
     pub(crate) fn into_raw(self) -> (NonNull<u8>, usize, R) {
         let this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again: moving out of it.
+        // SAFETY: `this` is a `ManuallyDrop`, so its `release` is never
+        // dropped, and `this` is not used after the fields are copied out:
+        // the read moves the value out once, with no duplicate left behind.
         let release = unsafe { core::ptr::read(&this.release) };
         (this.ptr, this.size, release)
     }

@@ -189,7 +189,9 @@ pub(crate) trait SlabConstruct: Sized {
 /// `size_of::<T>()` bytes: the slab allocator guarantees this for the cache
 /// created with this constructor and `T`'s size and alignment.
 unsafe extern "C" fn construct_trampoline<T: SlabConstruct>(obj: *mut c_void) {
-    // SAFETY: see the function's safety section.
+    // SAFETY: by this function's contract `obj` is a writable slot of
+    // `size_of::<T>()` bytes aligned for `T`, so one `T` may be written
+    // there; the slot held no value to drop (it is fresh slab memory).
     unsafe { obj.cast::<T>().write(T::construct()) };
 }
 
@@ -338,7 +340,10 @@ impl<T> KmemCache<T> {
     /// `EINVAL` for masks slab cannot serve ([`Gfp::for_slab`]).
     pub(crate) fn alloc(&self, value: T, gfp: Gfp) -> Result<CacheBox<'_, T>> {
         let ptr = self.alloc_raw(gfp)?;
-        // SAFETY: `ptr` is a fresh slot of `T`'s size and alignment.
+        // A cache with a constructor is never reached as `&KmemCache<T>`
+        // (type invariant): no constructed value is overwritten undropped.
+        // SAFETY: `alloc_raw` gave an object of this cache, nobody else's,
+        // of `T`'s size and alignment (type invariant): one `T` fits.
         unsafe { ptr.as_ptr().write(value) };
         // INVARIANT: the slot holds a valid `T` and we own it.
         Ok(CacheBox { ptr, cache: self })
@@ -360,7 +365,8 @@ impl<T> KmemCache<T> {
 
     /// The size of one object as the cache sees it (`kmem_cache_size()`).
     pub(crate) fn object_size(&self) -> usize {
-        // SAFETY: the cache is live.
+        // SAFETY: `&self` keeps the cache alive (type invariant: live until
+        // `self` drops); `kmem_cache_size()` only reads its object size.
         unsafe { bindings::kmem_cache_size(self.cache.as_ptr()) as usize }
     }
 
@@ -437,7 +443,9 @@ impl<T> Drop for KmemCache<T> {
         let _names = NamesGuard::lock();
         // No slab is left (above; the `compile_error!` at the top makes the
         // answer real), so `kmem_cache_destroy()` finds no object: no `WARN`.
-        // SAFETY: we own the cache (type invariant); nothing reaches it after.
+        // SAFETY: we own the cache (type invariant) and this is its drop:
+        // every `CacheBox` and pool element borrowed `self`, so none is still
+        // in use, and nothing can reach the cache after this call.
         unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
     }
 }
@@ -452,9 +460,13 @@ pub(crate) struct CacheBox<'c, T> {
     cache: &'c KmemCache<T>,
 }
 
-// SAFETY: owns a `T`; freeing into the cache works from any thread.
+// SAFETY: a `CacheBox` owns its `T` (so sending it sends a `T`: `T: Send`)
+// and frees it with `kmem_cache_free()`, which may run on any CPU or
+// thread; the `&KmemCache` it holds is `Sync` (`KmemCache` is shared by
+// all its objects' owners at once).
 unsafe impl<T: Send> Send for CacheBox<'_, T> {}
-// SAFETY: `&CacheBox` only hands out `&T`.
+// SAFETY: through `&CacheBox` only `&T` is reachable (`Deref`), and freeing
+// needs the `CacheBox` itself: sharing it is sharing a `&T` (`T: Sync`).
 unsafe impl<T: Sync> Sync for CacheBox<'_, T> {}
 
 impl<T> CacheBox<'_, T> {
