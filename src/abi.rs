@@ -106,6 +106,7 @@ assert_layout!(MapdrvExercise, 48, [
     family: u32, flags: u32, cycles: u64, ok: u64, enomem: u64, other: u64, reserve_served: u64,
 ]);
 assert_layout!(MapdrvBench, 24, [case: u32, raw: u32, iterations: u64, ns: u64]);
+assert_layout!(MapdrvPageCounts, 16, [pages: u64, refs: u64]);
 
 /// The most cycles one `MAPDRV_IOC_EXERCISE` call may run.
 pub const MAX_EXERCISE_CYCLES: u64 = 1_000_000;
@@ -304,6 +305,31 @@ pub struct MapdrvBench {
     /// Out: elapsed nanoseconds (`ktime_get()`).
     pub ns: u64,
 }
+
+/// Result of `MAPDRV_IOC_PAGE_COUNTS`: the buffer's pages and the sum of
+/// their reference counts (`page_count()`), read at the call. Each page
+/// holds one reference of its own (vmalloc's) and one per page table entry
+/// mapping it (the fault handler's `get_page()`, `vm_insert_pages()`'s);
+/// GUP pins and other transient users add theirs. With nothing mapped and
+/// nothing in flight, `refs == pages`: a reference that is never put shows
+/// up here, where `/proc/kpagecount` (map counts) cannot see it.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct MapdrvPageCounts {
+    /// Out: the buffer's pages.
+    pub pages: u64,
+    /// Out: the sum of their `page_count()`s.
+    pub refs: u64,
+}
+
+/// `_IOR('M', 4, struct mapdrv_page_counts)`: the buffer pages' reference
+/// counts, for any opener (no privilege: counts reveal nothing).
+pub const MAPDRV_IOC_PAGE_COUNTS: u32 = ioc(
+    IOC_READ,
+    MAPDRV_IOC_MAGIC,
+    4,
+    core::mem::size_of::<MapdrvPageCounts>(),
+);
 
 /// `_IOWR('M', 3, struct mapdrv_bench)`: time one benchmark case.
 pub const MAPDRV_IOC_BENCH: u32 = ioc(

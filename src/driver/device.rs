@@ -4,7 +4,7 @@
 //! `mmap` over the shared [`Buffer`]; the ioctls are in [`super::ioctl`].
 
 use super::buffer::{Buffer, Counters, MapMode, MAX_BUFFER_PAGES};
-use crate::abi::{MapdrvStats, MAPDRV_ABI_VERSION};
+use crate::abi::{MapdrvPageCounts, MapdrvStats, MAPDRV_ABI_VERSION};
 use crate::miscdev::MiscDevice;
 use crate::mm::page::PAGE_SIZE;
 use crate::mm::pfn;
@@ -59,6 +59,20 @@ impl MapdrvDevice {
             },
             GFP_KERNEL,
         )?)
+    }
+
+    /// The buffer pages' reference counts now (`MAPDRV_IOC_PAGE_COUNTS`):
+    /// one pass over the page array, `page_count()` of each.
+    pub(super) fn page_counts(&self) -> MapdrvPageCounts {
+        let mem = &self.buffer.mem;
+        let refs = (0..mem.page_count())
+            .filter_map(|i| mem.page(i))
+            .map(|p| i64::from(p.info().refcount()))
+            .sum::<i64>();
+        MapdrvPageCounts {
+            pages: mem.page_count() as u64,
+            refs: refs.max(0) as u64,
+        }
     }
 
     /// A snapshot of the counters.
@@ -212,6 +226,10 @@ impl MiscDevice for MapdrvDevice {
         }
         // Growing with mremap would reach past the buffer.
         vma.set_dontexpand();
+        // The buffer is the device's, shared by every opener: no core dump
+        // of one process takes it (eager mode gets the flag from
+        // `remap_vmalloc_range()` too; now every mode has it).
+        vma.set_dontdump();
         match self.buffer.mode {
             MapMode::Fault => {}
             // `vm_insert_pages()` from the fault handler needs `VM_MIXEDMAP`,

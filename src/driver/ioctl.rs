@@ -6,8 +6,9 @@
 
 use super::MapdrvDevice;
 use crate::abi::{
-    MapdrvBench, MapdrvExercise, MapdrvStats, MAPDRV_IOC_BENCH, MAPDRV_IOC_EXERCISE,
-    MAPDRV_IOC_GET_STATS, MAPDRV_IOC_GET_STATS_V1, MAPDRV_IOC_MAGIC, MAPDRV_STATS_V1_SIZE,
+    MapdrvBench, MapdrvExercise, MapdrvPageCounts, MapdrvStats, MAPDRV_IOC_BENCH,
+    MAPDRV_IOC_EXERCISE, MAPDRV_IOC_GET_STATS, MAPDRV_IOC_GET_STATS_V1, MAPDRV_IOC_MAGIC,
+    MAPDRV_IOC_PAGE_COUNTS, MAPDRV_STATS_V1_SIZE,
 };
 use kernel::bindings;
 use kernel::ioctl::{_IOR, _IOWR};
@@ -21,6 +22,8 @@ unsafe impl AsBytes for MapdrvStats {}
 unsafe impl FromBytes for MapdrvExercise {}
 // SAFETY: as above, and no padding to leak.
 unsafe impl AsBytes for MapdrvExercise {}
+// SAFETY: `repr(C)`, two `u64` fields, no padding to leak.
+unsafe impl AsBytes for MapdrvPageCounts {}
 // SAFETY: `repr(C)`, only `u32`/`u64` fields, no padding: any bytes are valid.
 unsafe impl FromBytes for MapdrvBench {}
 // SAFETY: as above, and no padding to leak.
@@ -34,6 +37,7 @@ const _: () = {
     assert!(MAPDRV_IOC_GET_STATS_V1 == _IOR::<[u8; MAPDRV_STATS_V1_SIZE]>(MAPDRV_IOC_MAGIC, 1));
     assert!(MAPDRV_IOC_EXERCISE == _IOWR::<MapdrvExercise>(MAPDRV_IOC_MAGIC, 2));
     assert!(MAPDRV_IOC_BENCH == _IOWR::<MapdrvBench>(MAPDRV_IOC_MAGIC, 3));
+    assert!(MAPDRV_IOC_PAGE_COUNTS == _IOR::<MapdrvPageCounts>(MAPDRV_IOC_MAGIC, 4));
 };
 
 /// Runs ioctl `cmd` with argument `arg` on `dev`: `ENOTTY` for a command
@@ -77,6 +81,14 @@ pub(super) fn dispatch(dev: &MapdrvDevice, cmd: u32, arg: usize) -> Result<isize
             let mut req: MapdrvBench = input.read()?;
             req.ns = crate::diag::bench::run(&dev.exercise, req.case, req.raw, req.iterations)?;
             output.write(&req)?;
+            Ok(0)
+        }
+        MAPDRV_IOC_PAGE_COUNTS => {
+            let counts = dev.page_counts();
+            let len = core::mem::size_of::<MapdrvPageCounts>();
+            UserSlice::new(UserPtr::from_addr(arg), len)
+                .writer()
+                .write(&counts)?;
             Ok(0)
         }
         _ => Err(ENOTTY),

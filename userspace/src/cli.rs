@@ -58,6 +58,10 @@ pub enum Command {
     /// Check every behaviour of the device's contract: one PASS/FAIL line
     /// per check, then "N passed, N failed".
     Verify(Expect),
+    /// The mm operations a process can apply to a mapping (madvise, fork,
+    /// mremap, splits, GUP, read/write, core dumps), each checked against
+    /// the kernel's page accounting; needs root, --pages and --mode.
+    Mm(Expect),
     /// Print the device's counters (MAPDRV_IOC_GET_STATS).
     Stats,
     /// Map the whole buffer, read every page once, and report the faults the

@@ -39,6 +39,27 @@ impl Mapping {
         Ok(Mapping { addr, len })
     }
 
+    /// An inaccessible anonymous mapping of `len` bytes: a free address
+    /// range to move or map something else into.
+    pub fn anonymous(len: usize) -> io::Result<Self> {
+        // SAFETY: a fresh private anonymous mapping, PROT_NONE, chosen by
+        // the kernel: it aliases nothing.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mapping { addr, len })
+    }
+
     /// The mapping's start address.
     pub fn addr(&self) -> usize {
         self.addr as usize

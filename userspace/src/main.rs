@@ -13,6 +13,7 @@ mod device;
 mod exercise;
 mod fuzz;
 mod json;
+mod mm;
 mod picture;
 mod rng;
 mod stress;
@@ -52,6 +53,7 @@ fn run(opts: &cli::Options, command: &Command) -> anyhow::Result<bool> {
         Command::Stats => device::print_stats(opts).map(done),
         Command::Touch => device::touch(opts).map(done),
         Command::Verify(expect) => verify::verify(opts, *expect),
+        Command::Mm(expect) => mm::run(opts, *expect),
         Command::Hold(h) => device::hold(opts, h.mapped, h.seconds).map(done),
         Command::Exercise(e) => exercise::run(opts, e.family, e.cycles),
         Command::Picture => picture::run(opts),

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
 
-type CheckResult = Result<(), String>;
+pub(crate) type CheckResult = Result<(), String>;
 
 /// The outcome of one check.
 #[derive(serde::Serialize)]
@@ -26,13 +26,21 @@ struct Outcome {
 }
 
 /// Collects and prints check results.
-struct Checks {
+pub(crate) struct Checks {
     json: bool,
     outcomes: Vec<Outcome>,
 }
 
 impl Checks {
-    fn check(&mut self, name: &str, f: impl FnOnce() -> CheckResult) {
+    /// No outcome yet; `json`: print nothing per check (the summary is JSON).
+    pub(crate) fn new(json: bool) -> Self {
+        Checks {
+            json,
+            outcomes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn check(&mut self, name: &str, f: impl FnOnce() -> CheckResult) {
         let (ok, detail) = match f() {
             Ok(()) => (true, String::new()),
             Err(d) => (false, d),
@@ -53,7 +61,11 @@ impl Checks {
 }
 
 /// `Ok` if `r` failed with `errno`.
-fn expect_errno<T, E: Into<anyhow::Error>>(r: Result<T, E>, errno: i32, what: &str) -> CheckResult {
+pub(crate) fn expect_errno<T, E: Into<anyhow::Error>>(
+    r: Result<T, E>,
+    errno: i32,
+    what: &str,
+) -> CheckResult {
     let os_error = |e: &anyhow::Error| e.root_cause().downcast_ref::<io::Error>()?.raw_os_error();
     match r.map_err(Into::into) {
         Ok(_) => Err(format!("{what} succeeded, expected {}", errno_name(errno))),
@@ -72,11 +84,14 @@ fn errno_name(e: i32) -> &'static str {
         libc::ENOSPC => "ENOSPC",
         libc::ENOTTY => "ENOTTY",
         libc::EFAULT => "EFAULT",
+        libc::ENOMEM => "ENOMEM",
+        libc::EIO => "EIO",
+        libc::EPERM => "EPERM",
         _ => "another errno",
     }
 }
 
-fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
+pub(crate) fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
     if cond {
         Ok(())
     } else {
@@ -85,14 +100,14 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
 }
 
 /// An error as a check's failure text, with its context.
-fn io<E: Into<anyhow::Error>>(e: E) -> String {
+pub(crate) fn io<E: Into<anyhow::Error>>(e: E) -> String {
     format!("{:#}", e.into())
 }
 
 /// Runs `child` in a forked process and returns its exit status (0 = ok).
 /// The child must not allocate locks held by other threads; `maptest` is
 /// single-threaded.
-fn in_child(child: impl FnOnce() -> i32) -> Result<i32, String> {
+pub(crate) fn in_child(child: impl FnOnce() -> i32) -> Result<i32, String> {
     // SAFETY: single-threaded process; the child only runs `child` and `_exit`s.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -258,10 +273,7 @@ impl Checks {
 
 /// `maptest verify`.
 pub fn verify(opts: &Options, expect: Expect) -> anyhow::Result<bool> {
-    let mut c = Checks {
-        json: opts.json,
-        outcomes: Vec::new(),
-    };
+    let mut c = Checks::new(opts.json);
     let Some(mut cx) = open(&mut c, &opts.device, expect)? else {
         return Ok(finish(&c, opts, 0));
     };
@@ -753,7 +765,7 @@ fn unknown_ioctl(cx: &Ctx<'_>) -> CheckResult {
     expect_errno(r, libc::ENOTTY, "ioctl")
 }
 
-fn finish(c: &Checks, opts: &Options, size: usize) -> bool {
+pub(crate) fn finish(c: &Checks, opts: &Options, size: usize) -> bool {
     let passed = c.outcomes.iter().filter(|o| o.ok).count();
     let failed = c.outcomes.len() - passed;
     if opts.json {

@@ -454,8 +454,10 @@ impl Model {
             return Ok(0);
         }
         match advice {
-            // madvise_vma_behavior(): VM_SPECIAL refuses fork/dump changes.
-            libc::MADV_DONTFORK | libc::MADV_DOFORK | libc::MADV_DODUMP => Err(libc::EINVAL),
+            // madvise_vma_behavior(): VM_SPECIAL (the driver's VM_DONTEXPAND)
+            // refuses MADV_DOFORK and MADV_DODUMP; MADV_DONTFORK and
+            // MADV_DONTDUMP only set a flag.
+            libc::MADV_DOFORK | libc::MADV_DODUMP => Err(libc::EINVAL),
             // madvise_dontneed_free_valid_vma(), can_madv_lru_vma().
             libc::MADV_DONTNEED | libc::MADV_COLD | libc::MADV_PAGEOUT if m.locked => {
                 Err(libc::EINVAL)
