@@ -27,7 +27,11 @@
 //!   `EINVAL` and `VM_MAYEXEC` is cleared (a later `mprotect(PROT_EXEC)` is
 //!   `EACCES`); `MAP_PRIVATE` only read-only (writable is `EINVAL`;
 //!   `VM_MAYWRITE` is cleared, so `mprotect(PROT_WRITE)` is `EACCES`);
-//!   `VM_DONTEXPAND`, so growing with `mremap` fails.
+//!   `VM_DONTEXPAND`, so growing with `mremap` fails (`EFAULT`), and
+//!   `VM_DONTDUMP`: the buffer is the device's, no core dump takes it.
+//!   Every other mm operation a process can apply (madvise, fork, mremap,
+//!   splits, GUP) works on the same pages: see the README's contract table
+//!   and `maptest mm`.
 //! - `read`/`write`/`lseek` on the same bytes: reads at or past the end
 //!   return 0, writes there fail with `ENOSPC`; crossing the end is short.
 //! - The module is pinned while a file is open or a mapping exists

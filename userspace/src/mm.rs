@@ -359,6 +359,16 @@ const CHECKS: &[Check] = &[
         mm.mapped(0)?;
         shows_pattern(&m, 0, mm.size, 0, "after the refault")
     }),
+    ("a mapping at a page offset zapped with MADV_DONTNEED refaults the pages at that offset", |mm| {
+        mm.need_pages(2)?;
+        let len = mm.size - mm.ps;
+        let m = Mapping::new(&mm.file, len, RW, libc::MAP_SHARED, mm.ps).map_err(|e| format!("mmap at page 1: {e}"))?;
+        shows_pattern(&m, 0, len, mm.ps, "before")?;
+        madvise_ok(&m, len, libc::MADV_DONTNEED, "MADV_DONTNEED")?;
+        shows_pattern(&m, 0, len, mm.ps, "after the refault")?;
+        let at = pfns_at(m.addr(), len)?;
+        ensure(at[..] == mm.pfns[1..], || format!("frames {at:x?} at page offset 1, the buffer's are {:x?}", mm.pfns))
+    }),
     ("MADV_POPULATE_READ maps every page without a touch", |mm| {
         let m = mm.map(libc::PROT_READ, libc::MAP_SHARED)?;
         madvise_ok(&m, mm.size, libc::MADV_POPULATE_READ, "MADV_POPULATE_READ")?;

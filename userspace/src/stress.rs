@@ -7,8 +7,10 @@
 //! every page and every fault path. Each operation picks a page and
 //! writes the slot's next record (worker, page, sequence number, payload
 //! derived from all three, checksum) through a mapping or with `pwrite`, or
-//! reads it back through a page mapping, a private mapping, `pread`, or a
-//! forked child's fresh mapping. Every read is compared with the last
+//! reads it back through a page mapping, a private mapping, `pread`, a
+//! forked child's fresh mapping, a mapping zapped with `MADV_DONTNEED` and
+//! refaulted, or a `pread` of the device into its own mapping (the copy
+//! faults on the page it copies). Every read is compared with the last
 //! record written to that slot: lost, torn or misplaced (another page's
 //! record) is an error. At the end every slot of every page is checked.
 //! Workers never write outside their slots, so every check is exact even
@@ -19,7 +21,7 @@ use crate::device::{self, page_size, Mapping};
 use crate::rng::Rng;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::time::{Duration, Instant};
 
 /// Bytes per worker slot.
@@ -143,6 +145,52 @@ impl Worker<'_> {
                 Ok(s) if s.buffer_size as usize == self.size => {}
                 _ => self.fail("open + stats failed"),
             },
+            7 => {
+                // Map the whole buffer, read the slot, zap the mapping with
+                // MADV_DONTNEED (racing the others' faults and unmaps), and
+                // read it again through the refault.
+                if let Some(m) = self.map(self.size, libc::PROT_READ, libc::MAP_SHARED, 0) {
+                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(off + i)).collect();
+                    self.expect(p, &got, "a mapping before MADV_DONTNEED");
+                    // SAFETY: advice on our own mapping; it stays readable.
+                    if unsafe { libc::madvise(m.addr() as *mut _, self.size, libc::MADV_DONTNEED) }
+                        != 0
+                    {
+                        self.fail(&format!(
+                            "madvise(MADV_DONTNEED): {}",
+                            std::io::Error::last_os_error()
+                        ));
+                    }
+                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(off + i)).collect();
+                    self.expect(p, &got, "the refault after MADV_DONTNEED");
+                }
+            }
+            8 => {
+                // read() from the device into its own mapping, at the slot's
+                // own place: copy_to_user faults on the very page it copies.
+                if let Some(m) = self.map(
+                    ps,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    p * ps,
+                ) {
+                    let dst = m.addr() + in_page;
+                    // SAFETY: `dst..dst + SLOT` lies in our writable mapping.
+                    let n = unsafe {
+                        libc::pread(
+                            self.file.as_raw_fd(),
+                            dst as *mut _,
+                            SLOT,
+                            off as libc::off_t,
+                        )
+                    };
+                    if n != SLOT as isize {
+                        self.fail(&format!("pread into the device's own mapping returned {n}"));
+                    }
+                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(in_page + i)).collect();
+                    self.expect(p, &got, "a pread into the device's own mapping");
+                }
+            }
             _ => {
                 // A private read-only mapping of the page: faults it in afresh.
                 if let Some(m) = self.map(ps, libc::PROT_READ, libc::MAP_PRIVATE, p * ps) {
@@ -216,7 +264,7 @@ fn worker(dev: &str, w: u32, deadline: Instant, seed: u64) -> Tally {
     }
     while Instant::now() < deadline {
         me.t.ops += 1;
-        let (op, p) = (rng.below(7), rng.below(pages as u64) as usize);
+        let (op, p) = (rng.below(9), rng.below(pages as u64) as usize);
         me.step(op, p);
     }
     // Every slot must hold its last record: one pread of the whole buffer.
