@@ -37,6 +37,9 @@
 //!   old one); growing is `EFAULT` (`vma_to_resize()`: `VM_DONTEXPAND`).
 //!   A partial `munmap` or `mprotect` splits the VMA (`__split_vma()` calls
 //!   `.open` for the new part).
+//! - `vmsplice` of the mapping into a pipe takes a reference on each page
+//!   (GUP through `iov_iter_get_pages2()`, fs/splice.c), which the pipe
+//!   gives back when read.
 //! - `/proc/PID/mem` and `process_vm_readv` copy through GUP
 //!   (`access_remote_vm()`, `process_vm_rw_pages()`); a `/proc/PID/mem`
 //!   write into the read-only private mapping is refused (`check_vma_flags()`:
@@ -509,6 +512,27 @@ const CHECKS: &[Check] = &[
         let mem = std::fs::OpenOptions::new().write(true).open("/proc/self/mem").map_err(|e| format!("/proc/self/mem: {e}"))?;
         expect_errno(mem.write_at(&[!pattern(7)], (m.addr() + 7) as u64), libc::EIO, "the write")?;
         shows_pattern(&m, 0, mm.size, 0, "the private mapping")
+    }),
+    ("vmsplice of the mapping into a pipe holds one reference per page until the pipe is read", |mm| {
+        let m = mm.map(libc::PROT_READ, libc::MAP_SHARED)?;
+        shows_pattern(&m, 0, mm.size, 0, "before")?;
+        let (rd, wr) = pipe()?;
+        let len = mm.size.min(16 * mm.ps); // a pipe holds 16 pages by default
+        let iov = libc::iovec { iov_base: m.addr() as *mut _, iov_len: len };
+        // SAFETY: one iovec over our readable mapping; the pipe takes page
+        // references (GUP), not the bytes.
+        let n = unsafe { libc::vmsplice(wr.as_raw_fd(), &iov, 1, 0) };
+        ensure(n == len as isize, || format!("vmsplice returned {n}"))?;
+        let held = (len / mm.ps) as u64;
+        let c = mm.page_counts()?;
+        let want = c.pages * 2 + held;
+        ensure(c.refs == want, || format!("with {held} pages in the pipe the buffer holds {} references, expected {want}", c.refs))?;
+        let mut out = vec![0u8; len];
+        (&rd).read_exact(&mut out).map_err(|e| format!("read of the pipe: {e}"))?;
+        if let Some(i) = (0..len).find(|&i| out[i] != pattern(i)) {
+            return Err(format!("the pipe gave {:#x} at byte {i}, expected {:#x}", out[i], pattern(i)));
+        }
+        mm.mapped(1)
     }),
     ("process_vm_readv from another process copies the mapping's bytes", |mm| {
         let m = mm.map(libc::PROT_READ, libc::MAP_SHARED)?;
