@@ -33,6 +33,9 @@
 //!   `MADV_DONTFORK` (`VM_DONTCOPY`) leaves the child without the mapping,
 //!   and `MADV_DOFORK` cannot undo it: `madvise_vma_behavior()` refuses it
 //!   on `VM_SPECIAL` (the driver's `VM_DONTEXPAND`) with `EINVAL`.
+//! - `mlock` returns 0 but leaves the VMA unlocked: `mlock_fixup()` skips
+//!   VMAs `vma_supports_mlock()` refuses, `VM_SPECIAL` ones among them (it
+//!   still faults the range in), so `MADV_DONTNEED` keeps working.
 //! - `mremap` moves and shrinks (`.open` for the new VMA, `.close` for the
 //!   old one); growing is `EFAULT` (`vma_to_resize()`: `VM_DONTEXPAND`).
 //!   A partial `munmap` or `mprotect` splits the VMA (`__split_vma()` calls
@@ -371,6 +374,19 @@ const CHECKS: &[Check] = &[
         shows_pattern(&m, 0, len, mm.ps, "after the refault")?;
         let at = pfns_at(m.addr(), len)?;
         ensure(at[..] == mm.pfns[1..], || format!("frames {at:x?} at page offset 1, the buffer's are {:x?}", mm.pfns))
+    }),
+    ("mlock succeeds but does not lock the mapping (VM_SPECIAL); MADV_DONTNEED still zaps it", |mm| {
+        let m = mm.map(libc::PROT_READ, libc::MAP_SHARED)?;
+        // SAFETY: mlock of our own mapping; it only faults the range in.
+        if unsafe { libc::mlock(m.addr() as *const _, mm.size) } != 0 {
+            return Err(format!("mlock: {}", std::io::Error::last_os_error()));
+        }
+        let locked = device::smaps_field(m.addr(), "Locked:").map_err(io)?;
+        ensure(locked == 0, || format!("smaps says {locked} kB locked"))?;
+        mm.mapped(1)?;
+        madvise_ok(&m, mm.size, libc::MADV_DONTNEED, "MADV_DONTNEED after mlock")?;
+        mm.mapped(0)?;
+        shows_pattern(&m, 0, mm.size, 0, "after the refault")
     }),
     ("MADV_POPULATE_READ maps every page without a touch", |mm| {
         let m = mm.map(libc::PROT_READ, libc::MAP_SHARED)?;
