@@ -28,6 +28,12 @@ struct Map {
     locked: bool,
     /// The buffer offset of the mapping's first byte.
     off: usize,
+    /// The mapping's pages (bit `i`: page `i`) that `MADV_DONTFORK` keeps
+    /// out of a child (`VM_DONTCOPY`, skipped by `dup_mmap()`).
+    dontfork: u128,
+    /// `MADV_DONTFORK` reached a page past bit 127: what a child sees of
+    /// this mapping is not checked.
+    fork_unknown: bool,
 }
 
 /// What a system call returned: a value or an errno.
@@ -212,6 +218,7 @@ impl Model {
             Op::Lseek { fd, off, whence } => self.lseek(fd, off, whence),
             Op::Ioctl { fd, cmd, arg } => self.ioctl(fd, cmd, arg),
             Op::Touch { map, at, write } => self.touch(map, at, write),
+            Op::Fork => self.fork(),
         }
     }
 
@@ -357,6 +364,8 @@ impl Model {
                 // and the driver's are VM_DONTEXPAND.
                 locked: flags & libc::MAP_LOCKED != 0 && !self.device,
                 off: off as usize,
+                dontfork: 0,
+                fork_unknown: false,
             });
         }
         compare(
@@ -496,6 +505,16 @@ impl Model {
             libc::madvise((m.addr + from as usize) as *mut _, len as usize, advice)
         } as isize);
         compare(&format!("madvise({advice}) of {len:#x} bytes"), got, want)?;
+        if advice == libc::MADV_DONTFORK && got == Ok(0) {
+            let ps = page_size() as u64;
+            let m = &mut self.maps[i];
+            for p in from / ps..(from + len).div_ceil(ps) {
+                match 1u128.checked_shl(p as u32) {
+                    Some(bit) if p < 128 => m.dontfork |= bit,
+                    _ => m.fork_unknown = true,
+                }
+            }
+        }
         Ok(Done::Syscall)
     }
 
@@ -695,6 +714,71 @@ impl Model {
             ));
         }
         Ok(Done::Syscall)
+    }
+
+    /// What a forked child must see: each page of each live mapping
+    /// present with the shadow's bytes (where readable), or absent where
+    /// `MADV_DONTFORK` applied. The child exits with the first mismatch's
+    /// code (2: a `DONTFORK` page present, 3: a page missing, 4: a byte
+    /// differs).
+    fn fork_child(&self) -> i32 {
+        let ps = page_size();
+        for m in self.maps.iter().filter(|m| !m.fork_unknown) {
+            for p in 0..m.len.div_ceil(ps) {
+                let addr = m.addr + p * ps;
+                let mut v = 0u8;
+                // SAFETY: mincore only reports on the range.
+                let present = unsafe { libc::mincore(addr as *mut _, ps, &mut v) } == 0;
+                if m.dontfork & (1u128 << p) != 0 {
+                    if present {
+                        return 2;
+                    }
+                    continue;
+                }
+                if !present {
+                    return 3;
+                }
+                if m.prot & libc::PROT_READ == 0 {
+                    continue;
+                }
+                for i in p * ps..((p + 1) * ps).min(m.len) {
+                    // SAFETY: a readable page of a mapping the child inherited.
+                    let got = unsafe { std::ptr::read_volatile((m.addr + i) as *const u8) };
+                    if got != self.shadow[m.off + i] {
+                        return 4;
+                    }
+                }
+            }
+        }
+        0
+    }
+
+    fn fork(&mut self) -> Result<Done, String> {
+        // SAFETY: the fuzzer's child is single-threaded; the grandchild
+        // only reads its mappings and `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            let code = self.fork_child();
+            // SAFETY: leave without running the parent's destructors.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+            return Err(format!("waitpid: {}", io::Error::last_os_error()));
+        }
+        match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+            (true, 0) => Ok(Done::Syscall),
+            (true, 2) => Err("fork: the child has a page MADV_DONTFORK kept out".into()),
+            (true, 3) => Err("fork: a mapping's page is missing in the child".into()),
+            (true, 4) => {
+                Err("fork: a byte of a mapping differs in the child from the buffer".into())
+            }
+            _ => Err(format!("fork: the child ended with status {status:#x}")),
+        }
     }
 
     fn touch(&mut self, k: usize, at: u64, write: bool) -> Result<Done, String> {

@@ -60,6 +60,9 @@ pub enum Op {
     Lseek { fd: usize, off: i64, whence: i32 },
     /// `ioctl(fd, cmd, arg)`; `arg == u64::MAX` stands for a valid buffer.
     Ioctl { fd: usize, cmd: u32, arg: u64 },
+    /// `fork`: the child checks every live mapping against the shadow (or
+    /// its absence, where `MADV_DONTFORK` left it out) and exits.
+    Fork,
     /// A load or store at `at` in a mapping, if its protection allows.
     Touch { map: usize, at: u64, write: bool },
 }
@@ -264,6 +267,7 @@ pub fn generate(seed: u64, n: usize, size: u64) -> Vec<Op> {
                 ]),
             },
             72..=77 => gen_ioctl(&mut r),
+            78..=79 => Op::Fork,
             _ => Op::Touch {
                 map: slot(&mut r, MAPS),
                 at: r.below(size + 1),
@@ -297,6 +301,7 @@ mod tests {
         assert!(has(|o| matches!(o, Op::Msync { .. })));
         assert!(has(|o| matches!(o, Op::Ioctl { .. })));
         assert!(has(|o| matches!(o, Op::Touch { .. })));
+        assert!(has(|o| matches!(o, Op::Fork)));
         assert!(has(|o| matches!(o, Op::Lseek { .. })));
         assert!(has(|o| matches!(
             o,
