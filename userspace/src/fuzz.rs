@@ -3,8 +3,9 @@
 //!
 //! A run is a sequence of operations generated from the seed: open, close,
 //! mmap, munmap, mremap, mprotect, madvise, msync, pread/pwrite, read/write
-//! at the file position, lseek, ioctl, and loads and stores into live
-//! mappings, with hostile arguments (odd and huge lengths and offsets,
+//! at the file position, lseek, ioctl, fork (the child checks every live
+//! mapping, or its absence after `MADV_DONTFORK`), and loads and stores
+//! into live mappings, with hostile arguments (odd and huge lengths and offsets,
 //! bogus buffers and ioctl arguments, every prot and flag combination). An
 //! operation names its fd or mapping as "the k-th live one", so most of
 //! them reach the device instead of an empty slot, and half the mmaps are
