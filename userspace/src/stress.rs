@@ -145,52 +145,8 @@ impl Worker<'_> {
                 Ok(s) if s.buffer_size as usize == self.size => {}
                 _ => self.fail("open + stats failed"),
             },
-            7 => {
-                // Map the whole buffer, read the slot, zap the mapping with
-                // MADV_DONTNEED (racing the others' faults and unmaps), and
-                // read it again through the refault.
-                if let Some(m) = self.map(self.size, libc::PROT_READ, libc::MAP_SHARED, 0) {
-                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(off + i)).collect();
-                    self.expect(p, &got, "a mapping before MADV_DONTNEED");
-                    // SAFETY: advice on our own mapping; it stays readable.
-                    if unsafe { libc::madvise(m.addr() as *mut _, self.size, libc::MADV_DONTNEED) }
-                        != 0
-                    {
-                        self.fail(&format!(
-                            "madvise(MADV_DONTNEED): {}",
-                            std::io::Error::last_os_error()
-                        ));
-                    }
-                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(off + i)).collect();
-                    self.expect(p, &got, "the refault after MADV_DONTNEED");
-                }
-            }
-            8 => {
-                // read() from the device into its own mapping, at the slot's
-                // own place: copy_to_user faults on the very page it copies.
-                if let Some(m) = self.map(
-                    ps,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    p * ps,
-                ) {
-                    let dst = m.addr() + in_page;
-                    // SAFETY: `dst..dst + SLOT` lies in our writable mapping.
-                    let n = unsafe {
-                        libc::pread(
-                            self.file.as_raw_fd(),
-                            dst as *mut _,
-                            SLOT,
-                            off as libc::off_t,
-                        )
-                    };
-                    if n != SLOT as isize {
-                        self.fail(&format!("pread into the device's own mapping returned {n}"));
-                    }
-                    let got: Vec<u8> = (0..SLOT).map(|i| m.get(in_page + i)).collect();
-                    self.expect(p, &got, "a pread into the device's own mapping");
-                }
-            }
+            7 => self.zap_and_refault(p),
+            8 => self.pread_into_own_mapping(p),
             _ => {
                 // A private read-only mapping of the page: faults it in afresh.
                 if let Some(m) = self.map(ps, libc::PROT_READ, libc::MAP_PRIVATE, p * ps) {
@@ -198,6 +154,54 @@ impl Worker<'_> {
                     self.expect(p, &got, "a MAP_PRIVATE page mapping");
                 }
             }
+        }
+    }
+
+    /// Map the whole buffer, read the slot, zap the mapping with
+    /// MADV_DONTNEED (racing the others' faults and unmaps), and read it
+    /// again through the refault.
+    fn zap_and_refault(&mut self, p: usize) {
+        let off = self.off(p);
+        if let Some(m) = self.map(self.size, libc::PROT_READ, libc::MAP_SHARED, 0) {
+            let got: Vec<u8> = (0..SLOT).map(|i| m.get(off + i)).collect();
+            self.expect(p, &got, "a mapping before MADV_DONTNEED");
+            // SAFETY: advice on our own mapping; it stays readable.
+            if unsafe { libc::madvise(m.addr() as *mut _, self.size, libc::MADV_DONTNEED) } != 0 {
+                self.fail(&format!(
+                    "madvise(MADV_DONTNEED): {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            let got: Vec<u8> = (0..SLOT).map(|i| m.get(off + i)).collect();
+            self.expect(p, &got, "the refault after MADV_DONTNEED");
+        }
+    }
+
+    /// `read()` from the device into its own mapping, at the slot's own
+    /// place: `copy_to_user` faults on the very page it copies.
+    fn pread_into_own_mapping(&mut self, p: usize) {
+        let (off, ps, in_page) = (self.off(p), self.ps, self.w as usize * SLOT);
+        if let Some(m) = self.map(
+            ps,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            p * ps,
+        ) {
+            let dst = m.addr() + in_page;
+            // SAFETY: `dst..dst + SLOT` lies in our writable mapping.
+            let n = unsafe {
+                libc::pread(
+                    self.file.as_raw_fd(),
+                    dst as *mut _,
+                    SLOT,
+                    off as libc::off_t,
+                )
+            };
+            if n != SLOT as isize {
+                self.fail(&format!("pread into the device's own mapping returned {n}"));
+            }
+            let got: Vec<u8> = (0..SLOT).map(|i| m.get(in_page + i)).collect();
+            self.expect(p, &got, "a pread into the device's own mapping");
         }
     }
 
