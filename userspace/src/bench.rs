@@ -255,7 +255,7 @@ fn print_summary(result: &AllocResult) {
     println!();
     println!("Where the kmalloc wrappers' time goes: wrapper vs the raw call plus the wrapper's");
     println!(
-        "one extra check (len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN):"
+        "two checks (len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN; the mask for slab):"
     );
     for d in &result.wrapper_vs_raw_with_check {
         let q = d.ratio;
