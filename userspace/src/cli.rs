@@ -62,6 +62,10 @@ pub enum Command {
     /// mremap, splits, GUP, read/write, core dumps), each checked against
     /// the kernel's page accounting; needs root, --pages and --mode.
     Mm(Expect),
+    /// Who holds the buffer's pages: their map counts (/proc/kpagecount)
+    /// and reference counts, unmapped, mapped, touched, mapped twice and
+    /// unmapped again (needs root).
+    Pages,
     /// Print the device's counters (MAPDRV_IOC_GET_STATS).
     Stats,
     /// Map the whole buffer, read every page once, and report the faults the

@@ -54,6 +54,7 @@ fn run(opts: &cli::Options, command: &Command) -> anyhow::Result<bool> {
         Command::Touch => device::touch(opts).map(done),
         Command::Verify(expect) => verify::verify(opts, *expect),
         Command::Mm(expect) => mm::run(opts, *expect),
+        Command::Pages => mm::pages(opts).map(done),
         Command::Hold(h) => device::hold(opts, h.mapped, h.seconds).map(done),
         Command::Exercise(e) => exercise::run(opts, e.family, e.cycles),
         Command::Picture => picture::run(opts),

@@ -647,6 +647,72 @@ fn load_filesz(core: &[u8], vaddr: u64) -> Option<u64> {
     })
 }
 
+/// `maptest pages`: the buffer's pages through the life of two mappings,
+/// one line per step: each page's map count, and the references they hold.
+pub fn pages(opts: &Options) -> anyhow::Result<()> {
+    let file = device::open(&opts.device, true)?;
+    let s = device::stats(&file)?;
+    let ps = page_size();
+    let size = s.buffer_pages as usize * ps;
+    let mut mm = Mm {
+        file,
+        size,
+        ps,
+        mode: MapMode::Fault,
+        pfns: Vec::new(),
+        live0: s.live_mappings,
+    };
+    {
+        let m = mm
+            .map(libc::PROT_READ, libc::MAP_SHARED)
+            .map_err(anyhow::Error::msg)?;
+        for p in 0..s.buffer_pages as usize {
+            let _ = m.get(p * ps);
+        }
+        mm.pfns = pfns_at(m.addr(), size).map_err(anyhow::Error::msg)?;
+    }
+    if mm.pfns.contains(&0) {
+        bail!("/proc/self/pagemap shows no frame for a buffer page (run as root)");
+    }
+    let show = |what: &str| -> anyhow::Result<()> {
+        let counts = mm.map_counts().map_err(anyhow::Error::msg)?;
+        let refs = mm.page_counts().map_err(anyhow::Error::msg)?;
+        let counts: Vec<String> = counts.iter().map(u64::to_string).collect();
+        println!(
+            "{what:<28} map counts {}  references {}",
+            counts.join(" "),
+            refs.refs
+        );
+        Ok(())
+    };
+    println!(
+        "{} pages; references: the sum of their page_count()s",
+        s.buffer_pages
+    );
+    show("nothing mapped")?;
+    let a = mm
+        .map(libc::PROT_READ, libc::MAP_SHARED)
+        .map_err(anyhow::Error::msg)?;
+    show("mapped, not touched")?;
+    let _ = a.get(0);
+    show("page 0 touched")?;
+    for p in 0..s.buffer_pages as usize {
+        let _ = a.get(p * ps);
+    }
+    show("every page touched")?;
+    let b = mm
+        .map(libc::PROT_READ, libc::MAP_SHARED)
+        .map_err(anyhow::Error::msg)?;
+    for p in 0..s.buffer_pages as usize {
+        let _ = b.get(p * ps);
+    }
+    show("a second mapping, touched")?;
+    drop(a);
+    show("the first one unmapped")?;
+    drop(b);
+    show("both unmapped")
+}
+
 /// `maptest mm`.
 pub fn run(opts: &Options, expect: Expect) -> anyhow::Result<bool> {
     let (Some(pages), Some(mode)) = (expect.pages, expect.mode) else {
