@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 
 /// A mapping of a file, unmapped on drop.
 pub struct Mapping {
@@ -402,6 +402,56 @@ pub fn hold(opts: &Options, mapped: bool, seconds: u64) -> anyhow::Result<()> {
     };
     std::thread::sleep(std::time::Duration::from_secs(seconds));
     Ok(())
+}
+
+/// A pipe: (read end, write end).
+pub fn pipe() -> Result<(File, File), String> {
+    let mut fds = [0; 2];
+    // SAFETY: room for both ends.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(format!("pipe: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: two fresh fds we own.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
+}
+
+/// A forked child running `f`, which the parent waits for.
+pub struct Child(pub libc::pid_t);
+
+impl Child {
+    pub fn spawn(f: impl FnOnce() -> i32) -> Result<Child, String> {
+        // SAFETY: single-threaded process; the child runs `f` and `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            let code = f();
+            // SAFETY: leave without destructors (the parent owns them).
+            unsafe { libc::_exit(code) };
+        }
+        Ok(Child(pid))
+    }
+
+    /// The raw wait status.
+    pub fn wait(self) -> Result<i32, String> {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        if unsafe { libc::waitpid(self.0, &mut status, 0) } != self.0 {
+            return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
+        }
+        Ok(status)
+    }
+
+    /// Exit status 0, or what went wrong.
+    pub fn succeeded(self, what: &str) -> Result<(), String> {
+        let status = self.wait()?;
+        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+            Ok(())
+        } else {
+            Err(format!("{what}: the child ended with status {status:#x}"))
+        }
+    }
 }
 
 #[cfg(test)]

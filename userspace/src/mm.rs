@@ -57,12 +57,12 @@
 
 use crate::abi::{MapMode, MapdrvPageCounts, MAPDRV_IOC_PAGE_COUNTS};
 use crate::cli::{Expect, Options};
-use crate::device::{self, page_size, Mapping};
+use crate::device::{self, page_size, pipe, Child, Mapping};
 use crate::verify::{ensure, expect_errno, finish, io, CheckResult, Checks};
 use anyhow::bail;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 
 const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
@@ -279,56 +279,6 @@ fn into_range(m: Mapping, len: usize) -> Range {
     };
     std::mem::forget(m);
     r
-}
-
-/// A pipe: (read end, write end).
-fn pipe() -> Result<(File, File), String> {
-    let mut fds = [0; 2];
-    // SAFETY: room for both ends.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(format!("pipe: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: two fresh fds we own.
-    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
-}
-
-/// A forked child running `f`, which the parent waits for.
-struct Child(libc::pid_t);
-
-impl Child {
-    fn spawn(f: impl FnOnce() -> i32) -> Result<Child, String> {
-        // SAFETY: single-threaded process; the child runs `f` and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(format!("fork: {}", std::io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            let code = f();
-            // SAFETY: leave without destructors (the parent owns them).
-            unsafe { libc::_exit(code) };
-        }
-        Ok(Child(pid))
-    }
-
-    /// The raw wait status.
-    fn wait(self) -> Result<i32, String> {
-        let mut status = 0;
-        // SAFETY: waits for our own child.
-        if unsafe { libc::waitpid(self.0, &mut status, 0) } != self.0 {
-            return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
-        }
-        Ok(status)
-    }
-
-    /// Exit status 0, or what went wrong.
-    fn succeeded(self, what: &str) -> CheckResult {
-        let status = self.wait()?;
-        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-            Ok(())
-        } else {
-            Err(format!("{what}: the child ended with status {status:#x}"))
-        }
-    }
 }
 
 type Check = (&'static str, fn(&Mm) -> CheckResult);
@@ -654,11 +604,13 @@ pub fn pages(opts: &Options) -> anyhow::Result<()> {
     let s = device::stats(&file)?;
     let ps = page_size();
     let size = s.buffer_pages as usize * ps;
+    let mode = MapMode::from_raw(s.map_mode)
+        .ok_or_else(|| anyhow::anyhow!("unknown map mode {}", s.map_mode))?;
     let mut mm = Mm {
         file,
         size,
         ps,
-        mode: MapMode::Fault,
+        mode,
         pfns: Vec::new(),
         live0: s.live_mappings,
     };

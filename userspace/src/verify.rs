@@ -108,21 +108,7 @@ pub(crate) fn io<E: Into<anyhow::Error>>(e: E) -> String {
 /// The child must not allocate locks held by other threads; `maptest` is
 /// single-threaded.
 pub(crate) fn in_child(child: impl FnOnce() -> i32) -> Result<i32, String> {
-    // SAFETY: single-threaded process; the child only runs `child` and `_exit`s.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(format!("fork: {}", io::Error::last_os_error()));
-    }
-    if pid == 0 {
-        let code = child();
-        // SAFETY: `_exit` skips atexit handlers and destructors, as a fork child should.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waits for the child we just created.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-        return Err(format!("waitpid: {}", io::Error::last_os_error()));
-    }
+    let status = device::Child::spawn(child)?.wait()?;
     if libc::WIFEXITED(status) {
         Ok(libc::WEXITSTATUS(status))
     } else {
