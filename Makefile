@@ -5,12 +5,13 @@
 #               guest, load the module, show its log, run the tool
 #   make test   the same builds, then every test; ends with "N passed, N failed"
 #
+# ARCH=arm64 (PAGES=16K) builds and boots for arm64 (with 16 KiB pages).
 # The kernel build is cached outside the clone ($(MAPDRV_CACHE)); KDIR=/path
 # to your own Rust-enabled kernel build skips building one. Kbuild (the file
 # `Kbuild`) describes the module itself; this Makefile only drives scripts/.
 
 SHELL := /bin/bash
-export KDIR KVER
+export KDIR KVER ARCH PAGES
 SCRIPTS := $(CURDIR)/scripts
 
 .PHONY: all module modules kernel tool toolchain run test mutants bench fault-profile docs check fmt clippy \

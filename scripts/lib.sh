@@ -13,6 +13,37 @@ MAPDRV_CACHE="${MAPDRV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mapdrv}"
 # package name (linux-source-SERIES) and the kernel cache key follow it.
 # 7.2 is the default; kernel/series-SERIES.config must exist for a series.
 MAPDRV_KSERIES="${MAPDRV_KSERIES:-${KVER:-7.2}}"
+# Architecture of the guest (`make ... ARCH=arm64`): x86_64 (the default)
+# or arm64, and its page size (`PAGES=16K`; arm64 only). Kernel builds,
+# module builds and the tool are kept apart per architecture and page size.
+case "${MAPDRV_ARCH:-${ARCH:-x86_64}}" in
+x86_64 | x86 | amd64) MAPDRV_ARCH=x86_64 ;;
+arm64 | aarch64) MAPDRV_ARCH=arm64 ;;
+*) printf 'mapdrv: error: ARCH=%s: mapdrv knows x86_64 and arm64\n' "${MAPDRV_ARCH:-$ARCH}" >&2; exit 1 ;;
+esac
+MAPDRV_PAGES="${MAPDRV_PAGES:-${PAGES:-4K}}"
+case "$MAPDRV_ARCH-$MAPDRV_PAGES" in
+x86_64-4K | arm64-4K | arm64-16K) ;;
+*) printf 'mapdrv: error: PAGES=%s: %s kernels here have %s pages\n' "$MAPDRV_PAGES" "$MAPDRV_ARCH" \
+	"$([ "$MAPDRV_ARCH" = arm64 ] && echo '4K or 16K' || echo 4K)" >&2; exit 1 ;;
+esac
+export MAPDRV_ARCH MAPDRV_PAGES
+# The name part that tells builds of other architectures and page sizes
+# apart: empty for x86_64 (4K), "-arm64" or "-arm64-16k".
+arch_tag() {
+	case "$MAPDRV_ARCH-$MAPDRV_PAGES" in
+	x86_64-4K) ;;
+	arm64-4K) echo "-arm64" ;;
+	*) echo "-$MAPDRV_ARCH-$(echo "$MAPDRV_PAGES" | tr K k)" ;;
+	esac
+}
+# The Rust target triple of the tool (a static binary for the guest).
+tool_target() {
+	case "$MAPDRV_ARCH" in
+	x86_64) echo x86_64-unknown-linux-gnu ;;
+	arm64) echo aarch64-unknown-linux-gnu ;;
+	esac
+}
 # Build products of this clone (module, tool, initramfs) go here.
 MAPDRV_OUT="${MAPDRV_OUT:-$MAPDRV_ROOT/build}"
 
@@ -46,7 +77,7 @@ load_toolchain() {
 	# shellcheck disable=SC1090
 	. "$env"
 	export LIBCLANG_PATH="$MAPDRV_LIBCLANG_PATH"
-	KMAKE_ARGS=(LLVM="$MAPDRV_LLVM" RUSTC="$MAPDRV_RUSTC" HOSTRUSTC="$MAPDRV_RUSTC"
+	KMAKE_ARGS=(ARCH="$([ "$MAPDRV_ARCH" = x86_64 ] && echo x86 || echo arm64)" LLVM="$MAPDRV_LLVM" RUSTC="$MAPDRV_RUSTC" HOSTRUSTC="$MAPDRV_RUSTC"
 		BINDGEN="$MAPDRV_BINDGEN" RUSTFMT="$MAPDRV_RUSTFMT" CLIPPY_DRIVER="$MAPDRV_CLIPPY")
 }
 

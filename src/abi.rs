@@ -16,6 +16,16 @@
 //! versions only append fields. The ioctl number encodes the struct's size,
 //! so the kernel answers every size it has ever defined: a version 1 tool
 //! asks with [`MAPDRV_IOC_GET_STATS_V1`] and gets the version 1 prefix.
+//!
+//! **Units.** Sizes and offsets are in bytes (`buffer_size`, `bytes_read`,
+//! the `mmap` offset); counts of pages are in pages *of the running kernel*
+//! (`buffer_pages`, `pages_mapped`, `fault_around_pages`, the module
+//! parameters `buffer_pages` and `fault_around_pages`), whose size is 4 KiB
+//! on x86-64 and 4 or 16 KiB on arm64. The page size is not in the ABI: a
+//! tool takes it from the kernel (`sysconf(_SC_PAGESIZE)`, as `maptest`
+//! does), and `buffer_size == buffer_pages * page size` always holds. No
+//! field of this file assumes a page size: every one is the same on every
+//! architecture (`repr(C)`, fixed-width fields, sizes asserted below).
 
 /// The ioctl "type" byte of mapdrv.
 pub const MAPDRV_IOC_MAGIC: u32 = b'M' as u32;

@@ -175,7 +175,7 @@ fn runs_of<'a>(pages: impl Iterator<Item = PageRef<'a>>) -> Option<KVec<(usize, 
 
 /// How many physically separate pieces `runs` occupy, whatever order they
 /// are mapped in: sorted by address (in place), adjacent runs merged.
-/// Sixteen runs of 4 MiB mapped in descending order of adjacent blocks are
+/// Sixteen top-order runs mapped in descending order of adjacent blocks are
 /// one piece; blocks with gaps between them are as many pieces.
 fn pieces(runs: &mut [(usize, usize)]) -> usize {
     heap_sort_by_key(runs, |r| r.0);
@@ -461,19 +461,20 @@ enum Before {
     InterleavedBlocks,
 }
 
-/// Leaves `n` free blocks of the top order (`MAX_ORDER`, 4 MiB on x86-64)
-/// that are not next to each other: takes `2n` such blocks and gives back
-/// every other one, in address order, so that a block still held lies
-/// between any two given back: no two of them can ever form one physical
-/// piece. The buddy allocator does not merge blocks of the top order and
-/// hands the most recently freed one out first, so the next large
-/// allocations mostly get these: the state of a machine whose free memory
-/// is fragmented at the 4 MiB level. Mostly, not always: whatever asks the
-/// buddy allocator next, vmalloc's own 128 KiB page array included, may cut
-/// one of them up (see `docs/06-vmalloc.md`). Returns the blocks still held
+/// Leaves `n` free blocks of the top order (`MAX_ORDER`: 4 MiB with 4 KiB
+/// pages, 32 MiB on arm64 with 16 KiB pages) that are not next to each
+/// other: takes `2n` such blocks and gives back every other one, in address
+/// order, so that a block still held lies between any two given back: no
+/// two of them can ever form one physical piece. The buddy allocator does
+/// not merge blocks of the top order and hands the most recently freed one
+/// out first, so the next large allocations mostly get these: the state of
+/// a machine whose free memory is fragmented at the top order's size.
+/// Mostly, not always: whatever asks the buddy allocator next, vmalloc's
+/// own page array included (128 KiB for 64 MiB of 4 KiB pages), may cut one
+/// of them up (see `docs/06-vmalloc.md`). Returns the blocks still held
 /// (freed when dropped) and the first pfn of each block given back. Costs
-/// `8n` MiB for a moment (128 MiB for the report's 64 MiB probe); takes
-/// nothing beyond what is free without reclaim (`__GFP_NORETRY`).
+/// `2n` top-order blocks for a moment (twice the report's 64 MiB probe);
+/// takes nothing beyond what is free without reclaim (`__GFP_NORETRY`).
 fn interleave_top_blocks(n: usize) -> (KVec<Pages>, KVec<usize>) {
     let gfp = Gfp::GFP_KERNEL | Gfp::__GFP_NOWARN | Gfp::__GFP_NORETRY;
     let mut taken = KVec::new();

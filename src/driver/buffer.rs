@@ -15,8 +15,11 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 /// also fails if the buffer would exceed a quarter of RAM.
 pub(crate) const MAX_BUFFER_PAGES: usize = 65536;
 
-/// The most pages one fault may map in [`MapMode::FaultAround`] (2 MiB,
-/// one page table's worth).
+/// The most pages one fault may map in [`MapMode::FaultAround`]: a bound on
+/// one fault's work, counted in pages whatever their size (one page
+/// table's worth with 4 KiB pages, 2 MiB; a quarter of one with 16 KiB
+/// pages, whose tables hold 2048 entries). `vm_insert_pages()` crosses
+/// page tables as it needs to, so the bound is not the tables'.
 pub(crate) const MAX_FAULT_AROUND_PAGES: usize = 512;
 
 /// How `mmap` maps the buffer (module parameters `map_mode` and

@@ -70,7 +70,8 @@ const fn bit(b: u32) -> bindings::gfp_t {
 }
 
 impl Gfp {
-    /// Allocate from `ZONE_DMA` (below 16 MiB on x86): for ISA-era DMA.
+    /// Allocate from `ZONE_DMA`: below 16 MiB on x86 (ISA-era DMA), the
+    /// firmware's DMA limit and at most 4 GiB on arm64 ([`Zone::phys_limit`]).
     pub(crate) const __GFP_DMA: Gfp = Gfp(bit(bindings::___GFP_DMA_BIT));
     /// Highmem may be used (no effect on 64-bit: there is no highmem).
     pub(crate) const __GFP_HIGHMEM: Gfp = Gfp(bit(bindings::___GFP_HIGHMEM_BIT));
@@ -291,8 +292,15 @@ impl fmt::Debug for Gfp {
 /// On x86-64: `ZONE_DMA` is the first 16 MiB (ISA DMA), `ZONE_DMA32` the
 /// rest below 4 GiB (32-bit DMA), `ZONE_NORMAL` everything above, and
 /// `ZONE_MOVABLE` memory set aside (e.g. `movablecore=`) for migratable
-/// pages. There is no `ZONE_HIGHMEM` on 64-bit: high memory (RAM without a
-/// permanent kernel mapping) exists only on 32-bit kernels.
+/// pages. On arm64 `ZONE_DMA` ends where the firmware's DMA limits say
+/// (device tree `dma-ranges`, ACPI IORT), and no higher than 4 GiB on a
+/// machine with RAM below 4 GiB; `ZONE_DMA32` is what is left below 4 GiB:
+/// on QEMU's `virt` (RAM from 1 GiB, no DMA limit) `ZONE_DMA` is all of
+/// RAM below 4 GiB and `ZONE_DMA32` is empty, so `GFP_DMA32` pages come
+/// from `ZONE_DMA` (`dma_limits_init()`, `arch_zone_limits_init()`,
+/// `arch/arm64/mm/init.c`). There is no `ZONE_HIGHMEM` on 64-bit: high
+/// memory (RAM without a permanent kernel mapping) exists only on 32-bit
+/// kernels.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Zone {
     /// `ZONE_DMA`.
@@ -327,11 +335,18 @@ impl Zone {
         }
     }
 
-    /// The first physical address above this zone on x86-64, if the zone
-    /// has a fixed limit (`ZONE_DMA`: 16 MiB, `ZONE_DMA32`: 4 GiB).
+    /// An address no page of this zone reaches, if the zone has one the
+    /// architecture fixes: `ZONE_DMA32` ends at 4 GiB everywhere;
+    /// `ZONE_DMA` at 16 MiB on x86 (`MAX_DMA_PFN`,
+    /// `arch/x86/include/asm/dma.h`) and, on arm64, at the firmware's DMA
+    /// limit capped to 4 GiB when RAM starts below 4 GiB, as on every
+    /// machine mapdrv boots (`dma_limits_init()`): 4 GiB is the bound.
     pub(crate) fn phys_limit(self) -> Option<u64> {
         match self {
+            #[cfg(CONFIG_X86)]
             Zone::Dma => Some(16 << 20),
+            #[cfg(not(CONFIG_X86))]
+            Zone::Dma => Some(4 << 30),
             Zone::Dma32 => Some(4 << 30),
             Zone::Normal | Zone::Movable => None,
         }

@@ -11,7 +11,7 @@
 //! `kmalloc-<size>` caches of `/proc/slabinfo`; above 8 KiB it goes straight
 //! to the page allocator. Either way the memory lies in the direct map and
 //! is physically contiguous, so it is limited to what one buddy block can
-//! hold: `KMALLOC_MAX_SIZE` (4 MiB). [`KmallocBuf`] owns one such object and
+//! hold: `KMALLOC_MAX_SIZE` (4 MiB with 4 KiB pages, 32 MiB with 16 KiB). [`KmallocBuf`] owns one such object and
 //! `kfree()`s it on `Drop`. `ksize()` reports the size class actually
 //! reserved; only the requested `size()` is exposed.
 //!

@@ -10,7 +10,8 @@
 //! `mark_page_reserved()` / `free_reserved_page()` (`include/linux/mm.h`).
 //!
 //! The buddy allocator hands out blocks of `2^order` physically contiguous
-//! pages, `order` from 0 to `MAX_PAGE_ORDER` (10 on x86-64: 4 MiB). There
+//! pages, `order` from 0 to `MAX_PAGE_ORDER` (10 with 4 KiB pages: 4 MiB; 11 on
+//! arm64 with 16 KiB pages: 32 MiB). There
 //! are two faces to the same allocator: `alloc_pages()` returns the first
 //! `struct page` of the block, `__get_free_pages()` the block's address in
 //! the direct map. [`Pages`] and [`FreePages`] own one block each and give
@@ -541,13 +542,15 @@ mod tests {
         }
     }
 
-    /// `GFP_DMA` pages come from ZONE_DMA (below 16 MiB) and `GFP_DMA32`
-    /// pages from ZONE_DMA32 or below (below 4 GiB).
+    /// `GFP_DMA` pages come from ZONE_DMA (below 16 MiB on x86, 4 GiB on
+    /// arm64: `Zone::phys_limit`) and `GFP_DMA32` pages from ZONE_DMA32 or
+    /// below (below 4 GiB).
     #[test]
     fn zone_modifiers_are_honoured() -> Result {
         let dma = Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA, 0)?;
         assert_eq!(dma.zone(), Zone::Dma);
-        assert!(dma.phys() < 16 << 20);
+        let dma_limit: u64 = if cfg!(CONFIG_X86) { 16 << 20 } else { 4 << 30 };
+        assert!(dma.phys() < dma_limit);
         for order in [0, 4] {
             let d32 = Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, order)?;
             assert!(matches!(d32.zone(), Zone::Dma | Zone::Dma32));

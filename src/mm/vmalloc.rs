@@ -23,7 +23,7 @@
 //! buffer being initialised by its owner; [`SharedUserVmalloc`], made from
 //! it by a consuming [`UserVmalloc::share`], is the one user space may map,
 //! and it has no `&[u8]` view, only raw copies. In exchange it can be far larger than `kmalloc()`'s
-//! 4 MiB limit.
+//! limit (`KMALLOC_MAX_SIZE`, one top-order block).
 //!
 //! The `kernel` crate's `VBox<T>` / `VVec<T>` (allocator `Vmalloc`) are the
 //! typed way to vmalloc in Rust; [`VmallocBuf`] is the page-level view:

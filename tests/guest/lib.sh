@@ -16,6 +16,10 @@
 # "1.." or "KTAP"); "# figure: " lines are collected into the summary.
 
 KTAP_N=0 KTAP_BAD=0 KTAP_PLAN=
+# The running kernel's page size in bytes (4096, or 16384 on an arm64
+# kernel with 16 KiB pages), from the kernel's own account of this shell's
+# mappings, not from mapdrv: the checks that count bytes derive them from it.
+PAGE_SIZE="$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)"
 KTAP_NAME="$(basename "$0" .sh)"
 # ktap_plan N: this file runs N checks (call once, before the first).
 ktap_plan() {

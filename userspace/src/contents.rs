@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn images_differ_per_page_and_generation() {
-        let ps = 4096;
+        let ps = device::page_size();
         assert_ne!(page_image(1, 0, ps), page_image(1, 1, ps));
         assert_ne!(page_image(1, 256, ps), page_image(1, 0, ps));
         assert_ne!(page_image(1, 3, ps), page_image(2, 3, ps));
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn a_wrong_page_is_named() {
-        let ps = 4096;
+        let ps = device::page_size();
         let mut got = image(1, 0, 4, ps);
         let want = got.clone();
         got[2 * ps + 9] ^= 1;

@@ -94,7 +94,9 @@ pub(super) fn replay(dev: &str, size: u64, ops: &[Op]) -> anyhow::Result<(Outcom
     let mut status = 0;
     // SAFETY: waits for our child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    let mut buf = vec![0u8; 4096];
+    // The child's message, one write() of it: a pipe delivers up to
+    // PIPE_BUF bytes of one write at once.
+    let mut buf = vec![0u8; libc::PIPE_BUF];
     // SAFETY: reads into our buffer from the pipe we own.
     let n = unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()) };
     // SAFETY: closes the read end.
