@@ -596,8 +596,34 @@ fn probe_vmalloc(r: &mut Report, len: usize, before: Before) {
     }
 }
 
-/// Logs the memory layout: page and block size, limits, free memory, and
-/// with `show_addresses` the regions' kernel addresses.
+/// The zones' physical ranges (`DMA=0x0..0x1000000(16MiB) DMA32=...`, or
+/// `DMA32=empty`), and how much RAM each holds. Not hidden behind
+/// `show_addresses`: it is the machine's RAM layout, the same on every
+/// boot and world-readable in `/proc/zoneinfo`, not a randomised address.
+struct Zones;
+
+impl kernel::fmt::Display for Zones {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, zone) in Zone::ALL.into_iter().enumerate() {
+            f.write_str(if i == 0 { "" } else { " " })?;
+            match pfn::zone_span(zone) {
+                Some(s) => f.write_fmt(fmt!(
+                    "{}={:#x}..{:#x}({})",
+                    zone,
+                    s.start * PAGE_SIZE,
+                    s.end * PAGE_SIZE,
+                    Size(s.present * PAGE_SIZE)
+                ))?,
+                None => f.write_fmt(fmt!("{}=empty", zone))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Logs the memory layout: the architecture, page and block size, limits,
+/// free memory, the zones, and with `show_addresses` the regions' kernel
+/// addresses.
 fn log_layout(show_addresses: bool) {
     let area = vmalloc::vmalloc_area();
     pr_info!(
@@ -609,6 +635,11 @@ fn log_layout(show_addresses: bool) {
         (area.end - area.start + 1) >> 40,
         pfn::nr_free_pages(),
         pfn::totalram_pages()
+    );
+    pr_info!(
+        "report: layout: arch={} zones: {}\n",
+        if cfg!(CONFIG_X86_64) { "x86_64" } else if cfg!(CONFIG_ARM64) { "arm64" } else { "other" },
+        Zones
     );
     if show_addresses {
         pr_info!(

@@ -325,6 +325,19 @@ impl Zone {
         }
     }
 
+    /// The `enum zone_type` value.
+    pub(crate) fn to_raw(self) -> u32 {
+        match self {
+            Zone::Dma => bindings::zone_type_ZONE_DMA,
+            Zone::Dma32 => bindings::zone_type_ZONE_DMA32,
+            Zone::Normal => bindings::zone_type_ZONE_NORMAL,
+            Zone::Movable => bindings::zone_type_ZONE_MOVABLE,
+        }
+    }
+
+    /// Every zone, lowest first.
+    pub(crate) const ALL: [Zone; 4] = [Zone::Dma, Zone::Dma32, Zone::Normal, Zone::Movable];
+
     /// The name `/proc/zoneinfo` uses.
     pub(crate) fn name(self) -> &'static str {
         match self {

@@ -89,6 +89,23 @@ unsigned long mapdrv_vmalloc_end(void) { return VMALLOC_END; }
 unsigned long mapdrv_nr_free_pages(void) { return global_zone_page_state(NR_FREE_PAGES); }
 unsigned long mapdrv_totalram_pages(void) { return totalram_pages(); }
 
+unsigned long mapdrv_zone_span(int zone, unsigned long *start, unsigned long *end)
+{
+	struct zone *z;
+
+	*start = 0;
+	*end = 0;
+	if (zone < 0 || zone >= MAX_NR_ZONES)
+		return 0;
+	/* The zone array lives as long as the kernel (node data is never freed). */
+	z = &NODE_DATA(first_online_node)->node_zones[zone];
+	if (!populated_zone(z))
+		return 0;
+	*start = z->zone_start_pfn;
+	*end = zone_end_pfn(z);
+	return z->present_pages;
+}
+
 /* The C values of the GFP masks, to check src/mm/gfp.rs against (KUnit). */
 #define MAPDRV_DEFINE_GFP(name) const gfp_t mapdrv_c_##name = name;
 MAPDRV_GFP_MASKS(MAPDRV_DEFINE_GFP)

@@ -148,6 +148,13 @@ unsigned long mapdrv_nr_free_pages(void);
  * `totalram_pages()`. Always safe.
  */
 unsigned long mapdrv_totalram_pages(void);
+/**
+ * Zone `zone` (an `enum zone_type`) of the first online node: its first
+ * page frame in `*start` and one past its last in `*end` (`zone_start_pfn`,
+ * `zone_end_pfn()`); returns its present pages, 0 (and 0..0) if the zone is
+ * empty or `zone` is not a zone. `start` and `end` must be writable.
+ */
+unsigned long mapdrv_zone_span(int zone, unsigned long *start, unsigned long *end);
 /*
  * The GFP masks src/mm/gfp.rs defines, as C computes them: one constant
  * mapdrv_c_NAME = NAME per mask, declared here and defined in helpers.c

@@ -551,6 +551,13 @@ mod tests {
         assert_eq!(dma.zone(), Zone::Dma);
         let dma_limit: u64 = if cfg!(CONFIG_X86) { 16 << 20 } else { 4 << 30 };
         assert!(dma.phys() < dma_limit);
+        // The page lies in ZONE_DMA's span as the zone itself records it,
+        // and that span ends within the architecture's limit.
+        let span = crate::mm::pfn::zone_span(Zone::Dma).ok_or(EINVAL)?;
+        let ps = PAGE_SIZE as u64;
+        assert!(span.start as u64 * ps <= dma.phys() && dma.phys() < span.end as u64 * ps);
+        assert!(span.end as u64 * ps <= dma_limit);
+        assert!(span.present <= span.end - span.start);
         for order in [0, 4] {
             let d32 = Pages::alloc(Gfp::GFP_KERNEL | Gfp::GFP_DMA32, order)?;
             assert!(matches!(d32.zone(), Zone::Dma | Zone::Dma32));

@@ -215,6 +215,34 @@ pub(crate) fn nr_free_pages() -> usize {
     unsafe { mapdrv_nr_free_pages() as usize }
 }
 
+/// Where `zone` lies in physical memory on the first node: its page frames
+/// `start..end` and how many of them are present (RAM, not holes), or
+/// `None` if the zone is empty. This is `/proc/zoneinfo`'s
+/// `start_pfn`/`spanned`/`present`: the boundaries the architecture drew at
+/// boot (`arch_zone_limits_init()`), which differ between x86-64 and arm64.
+pub(crate) fn zone_span(zone: Zone) -> Option<ZoneSpan> {
+    let (mut start, mut end) = (0, 0);
+    // SAFETY: `start` and `end` are writable locals; any zone number is
+    // accepted (out of range gives 0).
+    let present = unsafe { mapdrv_zone_span(zone.to_raw() as i32, &mut start, &mut end) };
+    (present != 0).then_some(ZoneSpan {
+        start: start as usize,
+        end: end as usize,
+        present: present as usize,
+    })
+}
+
+/// A zone's page frames (see [`zone_span`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ZoneSpan {
+    /// Its first page frame.
+    pub(crate) start: usize,
+    /// One past its last page frame.
+    pub(crate) end: usize,
+    /// Page frames in `start..end` that are RAM.
+    pub(crate) present: usize,
+}
+
 /// Pages the kernel manages (`totalram_pages()`).
 pub(crate) fn totalram_pages() -> usize {
     // SAFETY: reads a global counter.

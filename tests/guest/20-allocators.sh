@@ -2,12 +2,40 @@
 # load, address hiding, the module's slab cache in /proc/slabinfo, and that
 # load/unload cycles leak nothing.
 . ./lib.sh
-ktap_plan 19
+ktap_plan 20
 
 mark_log
 check "modprobe mapdrv (default parameters)" modprobe mapdrv
 check_log "the allocation report ends with 0 failed" 'mapdrv: allocation report: [0-9]+ checks, [0-9]+ passed, 0 failed'
 check_log "the report has one line per probe" 'mapdrv: report: vmalloc size=64MiB .*: PASS'
+# The report's zone ranges are the kernel's own (/proc/zoneinfo's start_pfn,
+# spanned, present; an empty zone has spanned 0), whatever the architecture.
+zones_agree() {
+	dmesg | grep -m1 'mapdrv: report: layout: arch=' >/tmp/zones.line || return 1
+	awk -v ps="$PAGE_SIZE" '
+		function num(h,  i, n) { # "0x1f" or "16MiB" or "12KiB" or "100B", exactly (doubles)
+			if (h ~ /^0x/) { n = 0; for (i = 3; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
+			n = h; sub(/[A-Za-z]+$/, "", n)
+			return n * (h ~ /MiB$/ ? 1048576 : h ~ /KiB$/ ? 1024 : 1)
+		}
+		FNR == NR { for (i = 1; i <= NF; i++) if ($i ~ /^[A-Za-z0-9]+=/) { split($i, kv, "="); rep[kv[1]] = kv[2] }; next }
+		/^Node/ { z = $4 } /spanned/ { sp[z] = $2 } /present/ { pr[z] = $2 } /start_pfn/ { st[z] = $2 }
+		END {
+			for (z in sp) {
+				r = rep[z]
+				if (sp[z] == 0) { ok = r == "empty" }
+				else {
+					# DMA=0xSTART..0xEND(SIZE)
+					split(r, a, /\.\.|\(|\)/)
+					ok = num(a[1]) == st[z] * ps && num(a[2]) == (st[z] + sp[z]) * ps && num(a[3]) == pr[z] * ps
+				}
+				if (!ok) { print z ": report " r ", /proc/zoneinfo start_pfn " st[z] " spanned " sp[z] " present " pr[z]; bad = 1 }
+				n++
+			}
+			exit bad || n == 0
+		}' /tmp/zones.line /proc/zoneinfo
+}
+check "the report's zones are /proc/zoneinfo's" zones_agree
 check "a plain load prints no addresses" sh -c "! dmesg | sed -n '/mapdrv-test: mark $$-$LOG_MARK\$/,\$p' | grep -E 'mapdrv: report: .*(virt=|phys=|pfns=0x|_start=0x)'"
 check "/proc/slabinfo lists mapdrv_object while loaded" grep -q '^mapdrv_object ' /proc/slabinfo
 check "rmmod mapdrv" rmmod mapdrv
