@@ -265,7 +265,7 @@ fn address_panel(s: &mut String, probes: &[Probe], layout: Option<(u64, u64, u64
     let regions = [
         (
             "direct-map",
-            "direct map (all RAM, PAGE_OFFSET + phys)",
+            "direct map (all of RAM, linearly from PAGE_OFFSET)",
             y + 30.0,
             "#dbe9f6",
             0,
