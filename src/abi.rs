@@ -227,12 +227,16 @@ abi_enum! {
 }
 
 impl BenchCase {
-    /// The `kmalloc()` cases, where the wrapper checks the length and the
-    /// raw call does not: only they have [`BenchVariant::RawChecked`].
-    pub const fn is_kmalloc(self) -> bool {
+    /// The cases whose wrapper checks what the raw call does not (the
+    /// `kmalloc()` cases: length and mask; the mempool: `__GFP_ZERO` and
+    /// mask): only they have [`BenchVariant::RawChecked`].
+    pub const fn has_checked_variant(self) -> bool {
         matches!(
             self,
-            BenchCase::Kmalloc64 | BenchCase::Kmalloc4K | BenchCase::Kzalloc256
+            BenchCase::Kmalloc64
+                | BenchCase::Kmalloc4K
+                | BenchCase::Kzalloc256
+                | BenchCase::Mempool
         )
     }
 }
@@ -244,7 +248,8 @@ abi_enum! {
         Wrapper = 0 => "wrapper",
         /// The raw C calls.
         Raw = 1 => "raw",
-        /// The raw C calls plus the wrapper's checks (kmalloc cases only).
+        /// The raw C calls plus the wrapper's checks (the cases of
+        /// [`BenchCase::has_checked_variant`] only).
         RawChecked = 2 => "raw+check",
     }
 }

@@ -29,7 +29,8 @@ use kernel::time::{Instant, Monotonic};
 const CHUNK: u64 = 1000;
 
 /// Times `n` alloc+free pairs of `case` through `variant`
-/// ([`BenchVariant::RawChecked`] exists for the kmalloc cases only).
+/// ([`BenchVariant::RawChecked`] exists for the kmalloc cases and the
+/// mempool only: [`BenchCase::has_checked_variant`]).
 /// `EINVAL` for an unknown case or variant or `n` outside
 /// 1..=[`MAX_BENCH_ITERATIONS`], `ENOMEM` if an allocation fails, `EINTR`
 /// if a signal is pending between chunks.
@@ -40,7 +41,7 @@ pub(crate) fn run(fx: &Caches, case: u32, variant: u32, n: u64) -> Result<u64> {
     };
     if n == 0
         || n > MAX_BENCH_ITERATIONS
-        || (variant == BenchVariant::RawChecked && !case.is_kmalloc())
+        || (variant == BenchVariant::RawChecked && !case.has_checked_variant())
     {
         return Err(EINVAL);
     }
@@ -64,11 +65,19 @@ fn timed(fx: &Caches, case: BenchCase, variant: BenchVariant, n: u64) -> Result<
             BenchVariant::Wrapper => wrapper_once(fx, case, gfp)?,
             BenchVariant::Raw => raw_once(fx, case, gfp)?,
             BenchVariant::RawChecked => {
-                // The raw call plus the checks the kmalloc wrapper adds
-                // (the length bound that keeps oversize requests from
-                // WARNing, the mask check), to see what they cost.
-                let len = kmalloc_len(case);
-                if len == 0 || len > KMALLOC_MAX_SIZE || black_box(gfp).for_slab().is_err() {
+                // The raw call plus the checks the wrapper adds, to see
+                // what they cost: kmalloc's length bound (oversize
+                // requests WARN) and mask check; the mempool's refusal of
+                // `__GFP_ZERO` (`mempool_alloc()` warns on it) and mask
+                // check (`Mempool::alloc`).
+                let refused = if case == BenchCase::Mempool {
+                    let g = black_box(gfp);
+                    g.contains(Gfp::__GFP_ZERO) || g.for_slab().is_err()
+                } else {
+                    let len = kmalloc_len(case);
+                    len == 0 || len > KMALLOC_MAX_SIZE || black_box(gfp).for_slab().is_err()
+                };
+                if refused {
                     return Err(EINVAL);
                 }
                 raw_once(fx, case, gfp)?

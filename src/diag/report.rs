@@ -638,7 +638,13 @@ fn log_layout(show_addresses: bool) {
     );
     pr_info!(
         "report: layout: arch={} zones: {}\n",
-        if cfg!(CONFIG_X86_64) { "x86_64" } else if cfg!(CONFIG_ARM64) { "arm64" } else { "other" },
+        if cfg!(CONFIG_X86_64) {
+            "x86_64"
+        } else if cfg!(CONFIG_ARM64) {
+            "arm64"
+        } else {
+            "other"
+        },
         Zones
     );
     if show_addresses {

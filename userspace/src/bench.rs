@@ -8,9 +8,9 @@
 //! the median ratio and its spread (the 10th..90th percentile of the
 //! per-round ratios). `--json` writes the raw per-round numbers too.
 //!
-//! For the kmalloc cases it also times the raw call with the wrapper's one
-//! extra check added (variant 2), interleaved the same way: if
-//! wrapper/(raw+check) is 1, that check is where the wrapper's time goes.
+//! For the kmalloc cases and the mempool it also times the raw call with
+//! the wrapper's checks added (variant 2), interleaved the same way: if
+//! wrapper/(raw+check) is 1, the checks are where the wrapper's time goes.
 
 use crate::abi::{BenchCase, BenchVariant, MapdrvBench, MAPDRV_IOC_BENCH};
 use crate::cli::{BenchAllocArgs, Options};
@@ -28,8 +28,8 @@ pub struct AllocResult {
     pub iterations: u64,
     /// One entry per [`BenchCase`], in number order.
     pub cases: Vec<CaseResult>,
-    /// The kmalloc cases: wrapper against the raw call plus the wrapper's
-    /// check ([`BenchVariant::RawChecked`]).
+    /// The kmalloc cases and the mempool: wrapper against the raw call plus
+    /// the wrapper's checks ([`BenchVariant::RawChecked`]).
     #[serde(default)]
     pub wrapper_vs_raw_with_check: Vec<Ratio>,
 }
@@ -164,7 +164,7 @@ fn measure(
         w.push(round2(x));
         r.push(round2(y));
         ratio.push(x / y);
-        if case.is_kmalloc() {
+        if case.has_checked_variant() {
             let (x, y) = pair(
                 file,
                 case,
