@@ -461,6 +461,24 @@ mod tests {
         Ok(())
     }
 
+    /// The sizes mapdrv derives from `bindings` are those of the kernel's
+    /// configuration, as the test knows it: 4 KiB pages and
+    /// `MAX_PAGE_ORDER` 10, or on arm64 with 16 KiB pages 16 KiB and 11
+    /// (`ARCH_FORCE_MAX_ORDER`, arch/arm64/Kconfig); kmalloc's limit is one
+    /// top-order block (`KMALLOC_SHIFT_MAX`, include/linux/slab.h).
+    #[test]
+    fn page_size_and_top_order_follow_the_config() {
+        let (size, order) = if cfg!(CONFIG_ARM64_16K_PAGES) {
+            (16384, 11)
+        } else {
+            (4096, 10)
+        };
+        assert_eq!(PAGE_SIZE, size);
+        assert_eq!(1 << bindings::PAGE_SHIFT, size);
+        assert_eq!(MAX_ORDER, order);
+        assert_eq!(crate::mm::kmalloc::KMALLOC_MAX_SIZE, size << order);
+    }
+
     /// An order above MAX_PAGE_ORDER is refused with EINVAL, by us.
     #[test]
     fn order_above_max_is_einval() {
@@ -568,9 +586,9 @@ mod tests {
         Ok(())
     }
 
-    /// Drop really gives the pages back: a 1 MiB block leaves the free
-    /// count and comes back (order 8 bypasses the per-cpu lists, so the
-    /// counter sees it at once).
+    /// Drop really gives the pages back: an order-8 block (256 pages, 1 MiB
+    /// with 4 KiB pages) leaves the free count and comes back (order 8
+    /// bypasses the per-cpu lists, so the counter sees it at once).
     #[test]
     fn drop_returns_pages_to_the_buddy_allocator() -> Result {
         let before = nr_free_pages();

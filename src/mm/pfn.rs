@@ -221,14 +221,15 @@ pub(crate) fn nr_free_pages() -> usize {
 /// `start_pfn`/`spanned`/`present`: the boundaries the architecture drew at
 /// boot (`arch_zone_limits_init()`), which differ between x86-64 and arm64.
 pub(crate) fn zone_span(zone: Zone) -> Option<ZoneSpan> {
-    let (mut start, mut end) = (0, 0);
+    let (mut start, mut end): (c_ulong, c_ulong) = (0, 0);
     // SAFETY: `start` and `end` are writable locals; any zone number is
     // accepted (out of range gives 0).
     let present = unsafe { mapdrv_zone_span(zone.to_raw() as i32, &mut start, &mut end) };
+    // `c_ulong` is `usize` in the kernel's `ffi`.
     (present != 0).then_some(ZoneSpan {
-        start: start as usize,
-        end: end as usize,
-        present: present as usize,
+        start,
+        end,
+        present,
     })
 }
 
