@@ -97,7 +97,12 @@ unsigned long mapdrv_zone_span(int zone, unsigned long *start, unsigned long *en
 	*end = 0;
 	if (zone < 0 || zone >= MAX_NR_ZONES)
 		return 0;
-	/* The zone array lives as long as the kernel (node data is never freed). */
+	/*
+	 * The zone array lives as long as the kernel (node data is never
+	 * freed). Its span is read as /proc/zoneinfo reads it, without the
+	 * span seqlock, which only memory hotplug (not in mapdrv's kernels)
+	 * writes under.
+	 */
 	z = &NODE_DATA(first_online_node)->node_zones[zone];
 	if (!populated_zone(z))
 		return 0;
