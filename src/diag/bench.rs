@@ -71,8 +71,7 @@ fn timed(fx: &Caches, case: BenchCase, variant: BenchVariant, n: u64) -> Result<
                 // `__GFP_ZERO` (`mempool_alloc()` warns on it) and mask
                 // check (`Mempool::alloc`).
                 let refused = if case == BenchCase::Mempool {
-                    let g = black_box(gfp);
-                    g.contains(Gfp::__GFP_ZERO) || g.for_slab().is_err()
+                    black_box(gfp).for_slab_refusing(Gfp::__GFP_ZERO).is_err()
                 } else {
                     let len = kmalloc_len(case);
                     len == 0 || len > KMALLOC_MAX_SIZE || black_box(gfp).for_slab().is_err()

@@ -265,12 +265,11 @@ impl<'b> Mempool<'b> {
     /// masks the backing cannot serve (zone mixes; `__GFP_DMA32` and
     /// `__GFP_HIGHMEM` for byte pools).
     pub(crate) fn alloc(&self, gfp: Gfp) -> Result<PoolElement<'_>> {
-        if gfp.contains(Gfp::__GFP_ZERO) {
-            return Err(EINVAL);
-        }
         let raw = match self.kind {
+            ElementKind::Pages(_) if gfp.contains(Gfp::__GFP_ZERO) => return Err(EINVAL),
             ElementKind::Pages(_) => gfp.for_pages()?,
-            ElementKind::Bytes(_) => gfp.for_slab()?,
+            // One test for all three bits (the byte pools are the fast ones).
+            ElementKind::Bytes(_) => gfp.for_slab_refusing(Gfp::__GFP_ZERO)?,
         };
         // SAFETY: the pool is live (type invariant), the mask valid for its
         // backing; sleeping is the caller's choice via `gfp`.
