@@ -253,10 +253,13 @@ fn print_summary(result: &AllocResult) {
         return;
     }
     println!();
-    println!("Where the kmalloc wrappers' time goes: wrapper vs the raw call plus the wrapper's");
     println!(
-        "two checks (len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN; the mask for slab):"
+        "Where the checked wrappers' time goes: wrapper vs the raw call plus the wrapper's checks"
     );
+    println!(
+        "(kmalloc: len in 1..=KMALLOC_MAX_SIZE, so that oversize is EINVAL, not a WARN, and the mask for slab;"
+    );
+    println!("mempool: the mask for slab and no __GFP_ZERO, one test):");
     for d in &result.wrapper_vs_raw_with_check {
         let q = d.ratio;
         println!(
