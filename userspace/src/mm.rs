@@ -85,6 +85,20 @@ struct Mm {
 }
 
 impl Mm {
+    /// The checks' state for a buffer of `pages` pages in map `mode`, with
+    /// `live0` mappings alive before them.
+    fn new(file: File, pages: u64, mode: MapMode, live0: u64) -> Mm {
+        let ps = page_size();
+        Mm {
+            file,
+            size: pages as usize * ps,
+            ps,
+            mode,
+            pfns: Vec::new(),
+            live0,
+        }
+    }
+
     fn page_counts(&self) -> Result<MapdrvPageCounts, String> {
         let mut c = MapdrvPageCounts::default();
         // SAFETY: `MAPDRV_IOC_PAGE_COUNTS` writes one `MapdrvPageCounts`.
@@ -602,18 +616,10 @@ fn load_filesz(core: &[u8], vaddr: u64) -> Option<u64> {
 pub fn pages(opts: &Options) -> anyhow::Result<()> {
     let file = device::open(&opts.device, true)?;
     let s = device::stats(&file)?;
-    let ps = page_size();
-    let size = s.buffer_pages as usize * ps;
     let mode = MapMode::from_raw(s.map_mode)
         .ok_or_else(|| anyhow::anyhow!("unknown map mode {}", s.map_mode))?;
-    let mut mm = Mm {
-        file,
-        size,
-        ps,
-        mode,
-        pfns: Vec::new(),
-        live0: s.live_mappings,
-    };
+    let mut mm = Mm::new(file, s.buffer_pages, mode, s.live_mappings);
+    let (ps, size) = (mm.ps, mm.size);
     {
         let m = mm
             .map(libc::PROT_READ, libc::MAP_SHARED)
@@ -680,16 +686,8 @@ pub fn run(opts: &Options, expect: Expect) -> anyhow::Result<bool> {
             mode.name()
         );
     }
-    let ps = page_size();
-    let size = pages as usize * ps;
-    let mut mm = Mm {
-        file,
-        size,
-        ps,
-        mode,
-        pfns: Vec::new(),
-        live0: s.live_mappings,
-    };
+    let mut mm = Mm::new(file, u64::from(pages), mode, s.live_mappings);
+    let (ps, size) = (mm.ps, mm.size);
     mm.restore().map_err(anyhow::Error::msg)?;
     {
         let m = mm
