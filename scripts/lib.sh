@@ -28,15 +28,17 @@ x86_64-4K | arm64-4K | arm64-16K) ;;
 	"$([ "$MAPDRV_ARCH" = arm64 ] && echo '4K or 16K' || echo 4K)" >&2; exit 1 ;;
 esac
 export MAPDRV_ARCH MAPDRV_PAGES
-# The name part that tells builds of other architectures and page sizes
-# apart: empty for x86_64 (4K), "-arm64" or "-arm64-16k".
-arch_tag() {
-	case "$MAPDRV_ARCH-$MAPDRV_PAGES" in
-	x86_64-4K) ;;
-	arm64-4K) echo "-arm64" ;;
-	*) echo "-$MAPDRV_ARCH-$(echo "$MAPDRV_PAGES" | tr K k)" ;;
+# The architecture and page size as one name: x86_64, arm64 or arm64-16k
+# (the tour's console blocks use it too).
+arch_name() {
+	case "$MAPDRV_PAGES" in
+	4K) echo "$MAPDRV_ARCH" ;;
+	*) echo "$MAPDRV_ARCH-$(echo "$MAPDRV_PAGES" | tr K k)" ;;
 	esac
 }
+# The name part that tells builds of other architectures and page sizes
+# apart: empty for x86_64 (4K), "-arm64" or "-arm64-16k".
+arch_tag() { [ "$(arch_name)" = x86_64 ] || echo "-$(arch_name)"; }
 # The Rust target triple of the tool (a static binary for the guest).
 tool_target() {
 	case "$MAPDRV_ARCH" in
