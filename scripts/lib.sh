@@ -9,6 +9,12 @@ set -euo pipefail
 
 MAPDRV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MAPDRV_CACHE="${MAPDRV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mapdrv}"
+# The tool's cargo build directory is in the cache too: its dependencies
+# (clap, serde, ...) are compiled once per machine and toolchain, not once
+# per clone and again for `cargo test` and `cargo clippy`. The tool's own
+# crate is still built per clone (cargo tells clones apart by their path),
+# and cargo locks the directory, so two clones may build at once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$MAPDRV_CACHE/cargo-target}"
 # Kernel series to build and test against (`make ... KVER=7.3`); the Debian
 # package name (linux-source-SERIES) and the kernel cache key follow it.
 # 7.2 is the default; kernel/series-SERIES.config must exist for a series.
