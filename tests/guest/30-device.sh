@@ -15,10 +15,14 @@ verify_loaded() {
 	expect="--pages $pages --mode $mode"
 	[ "$window" = - ] || expect="$expect --window $window"
 	maptest verify $expect >/tmp/verify.out 2>&1
+	verify_rc=$?
 	sed -n 's/^FAIL  /# FAIL ('"$name"') /p' /tmp/verify.out
-	# On failure the "not ok" line carries verify's first failing checks.
+	# On failure the "not ok" line carries verify's first failing checks,
+	# or, when it failed none (it died, or stopped with an error), its exit
+	# status and last lines.
 	check "maptest verify $expect passes every check ($name)" sh -c \
-		"grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out || { grep -m2 '^FAIL' /tmp/verify.out; exit 1; }"
+		"grep -Eq '^[1-9][0-9]* passed, 0 failed$' /tmp/verify.out || { grep -m2 '^FAIL' /tmp/verify.out ||
+			{ echo 'maptest verify exited with status $verify_rc after:'; tail -n 2 /tmp/verify.out; }; exit 1; }"
 	check "rmmod after verify ($name)" rmmod mapdrv
 }
 for pages in 10 1 3 37 64; do
