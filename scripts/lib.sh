@@ -75,13 +75,19 @@ kernel_patches_id() { kernel_patches | xargs -r cat | sha256sum | cut -c1-16; }
 
 # The toolchain environment written by scripts/setup-toolchain.
 toolchain_env() { echo "$MAPDRV_CACHE/toolchain.env"; }
+# Written by setup-toolchain once a non-x86_64 guest's extras are in place.
+toolchain_arch_stamp() { echo "$MAPDRV_CACHE/$MAPDRV_ARCH/toolchain-ok"; }
 
 # load_toolchain: import LLVM_SUFFIX, MAPDRV_RUSTC, MAPDRV_BINDGEN, ... and
 # define KMAKE_ARGS, the variables every kernel make call needs.
 load_toolchain() {
 	local env
 	env="$(toolchain_env)"
-	[ -f "$env" ] || "$MAPDRV_ROOT/scripts/setup-toolchain"
+	# An arm64 build needs more than the x86_64 one (the cross linker, the
+	# aarch64 standard library, busybox): setup-toolchain marks it done.
+	if [ ! -f "$env" ] || { [ "$MAPDRV_ARCH" != x86_64 ] && [ ! -f "$(toolchain_arch_stamp)" ]; }; then
+		"$MAPDRV_ROOT/scripts/setup-toolchain"
+	fi
 	# shellcheck disable=SC1090
 	. "$env"
 	export LIBCLANG_PATH="$MAPDRV_LIBCLANG_PATH"
