@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 	if (argc > 2) {
 		int fd = open(argv[2], O_RDWR);
 		if (fd < 0) { perror("open"); return 2; }
-		map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		map = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED) { perror("mmap"); return 2; }
 		(void)map[0];
 	}
