@@ -419,18 +419,16 @@ pub fn pipe() -> Result<(File, File), String> {
 pub struct Child(pub libc::pid_t);
 
 impl Child {
+    /// The caller must be single-threaded (`maptest` is).
     pub fn spawn(f: impl FnOnce() -> i32) -> Result<Child, String> {
-        // SAFETY: single-threaded process; the child runs `f` and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        match crate::fork::fork().map_err(|e| format!("fork: {e}"))? {
+            crate::fork::Forked::Child => {
+                let code = f();
+                // SAFETY: leave without destructors (the parent owns them).
+                unsafe { libc::_exit(code) };
+            }
+            crate::fork::Forked::Parent(pid) => Ok(Child(pid)),
         }
-        if pid == 0 {
-            let code = f();
-            // SAFETY: leave without destructors (the parent owns them).
-            unsafe { libc::_exit(code) };
-        }
-        Ok(Child(pid))
     }
 
     /// The raw wait status.

@@ -11,6 +11,7 @@ mod cli;
 mod contents;
 mod device;
 mod exercise;
+mod fork;
 mod fuzz;
 mod json;
 mod mm;

@@ -209,9 +209,13 @@ impl Worker<'_> {
     /// checks page `p`'s slot.
     fn child_checks(&mut self, p: usize) {
         let (want, off, size, dev) = (self.want(p), self.off(p), self.size, self.dev);
-        // SAFETY: single-threaded process; the child only maps, compares
-        // and `_exit`s.
-        let pid = unsafe { libc::fork() };
+        // The stress workers are single-threaded processes; the child only
+        // maps, compares and `_exit`s.
+        let pid = match crate::fork::fork() {
+            Ok(crate::fork::Forked::Parent(pid)) => pid,
+            Ok(crate::fork::Forked::Child) => 0,
+            Err(_) => -1,
+        };
         if pid == 0 {
             let ok = device::open(dev, false)
                 .and_then(|f| {
@@ -312,8 +316,11 @@ fn spawn(
     }
     let mut pids = Vec::new();
     for w in 0..procs {
-        // SAFETY: single-threaded; the child runs `worker` and `_exit`s.
-        let pid = unsafe { libc::fork() };
+        // Single-threaded; the child runs `worker` and `_exit`s.
+        let pid = match crate::fork::fork()? {
+            crate::fork::Forked::Parent(pid) => pid,
+            crate::fork::Forked::Child => 0,
+        };
         if pid == 0 {
             let t = worker(device, w, deadline, seed);
             // SAFETY: our copy of the pipe's write end.
@@ -324,9 +331,6 @@ fn spawn(
                 out.write_all(format!("{} {} {}\n", t.ops, t.reads_checked, t.errors).as_bytes());
             // SAFETY: leave the child without running destructors.
             unsafe { libc::_exit(0) };
-        }
-        if pid < 0 {
-            return Err(io::Error::last_os_error().into());
         }
         pids.push(pid);
     }

@@ -754,17 +754,16 @@ impl Model {
     }
 
     fn fork(&mut self) -> Result<Done, String> {
-        // SAFETY: the fuzzer's child is single-threaded; the grandchild
-        // only reads its mappings and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(format!("fork: {}", io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            let code = self.fork_child();
-            // SAFETY: leave without running the parent's destructors.
-            unsafe { libc::_exit(code) };
-        }
+        // The fuzzer's child is single-threaded; the grandchild only reads
+        // its mappings and `_exit`s.
+        let pid = match crate::fork::fork().map_err(|e| format!("fork: {e}"))? {
+            crate::fork::Forked::Parent(pid) => pid,
+            crate::fork::Forked::Child => {
+                let code = self.fork_child();
+                // SAFETY: leave without running the parent's destructors.
+                unsafe { libc::_exit(code) };
+            }
+        };
         let mut status = 0;
         // SAFETY: waits for the child just forked.
         if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {

@@ -69,8 +69,19 @@ pub(super) fn replay(dev: &str, size: u64, ops: &[Op]) -> anyhow::Result<(Outcom
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
         return Err(io::Error::last_os_error().into());
     }
-    // SAFETY: single-threaded; the child runs the ops and `_exit`s.
-    let pid = unsafe { libc::fork() };
+    // Single-threaded; the child runs the ops and `_exit`s.
+    let pid = match crate::fork::fork() {
+        Ok(crate::fork::Forked::Parent(pid)) => pid,
+        Ok(crate::fork::Forked::Child) => 0,
+        Err(e) => {
+            // SAFETY: closes both ends of our pipe.
+            unsafe {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            return Err(e.into());
+        }
+    };
     if pid == 0 {
         // SAFETY: the child keeps only the write end.
         unsafe { libc::close(fds[0]) };
@@ -88,9 +99,6 @@ pub(super) fn replay(dev: &str, size: u64, ops: &[Op]) -> anyhow::Result<(Outcom
     }
     // SAFETY: the parent keeps only the read end.
     unsafe { libc::close(fds[1]) };
-    if pid < 0 {
-        return Err(io::Error::last_os_error().into());
-    }
     let mut status = 0;
     // SAFETY: waits for our child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
