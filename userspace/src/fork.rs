@@ -91,13 +91,26 @@ pub fn fork() -> io::Result<Forked> {
 fn own() -> io::Result<Own> {
     static OWN: OnceLock<Own> = OnceLock::new();
     if let Some(o) = OWN.get() {
+        // The stack may have grown below the mapping first parsed; then the
+        // ranges are read again (not kept: a deeper caller is rare).
+        let here = 0u8;
+        let sp = std::ptr::addr_of!(here) as usize;
+        if !(o.stack.0 + STACK_BELOW..o.stack.1).contains(&sp)
+            && (o.stack.0..o.stack.1).contains(&sp)
+        {
+            return parse_own();
+        }
         return Ok(*o);
     }
+    let own = parse_own()?;
+    Ok(*OWN.get_or_init(|| own))
+}
+
+fn parse_own() -> io::Result<Own> {
     let maps = std::fs::read_to_string("/proc/self/maps")?;
     let exe = std::fs::read_link("/proc/self/exe")?;
-    let own = parse_maps(&maps, &exe.to_string_lossy())
-        .ok_or_else(|| io::Error::other("/proc/self/maps has no [stack]"))?;
-    Ok(*OWN.get_or_init(|| own))
+    parse_maps(&maps, &exe.to_string_lossy())
+        .ok_or_else(|| io::Error::other("/proc/self/maps has no [stack]"))
 }
 
 /// The ranges of [`Own`] in `/proc/self/maps` text; `exe` is the path of
@@ -202,8 +215,75 @@ mod tests {
         );
     }
 
+    /// The tests that fork run one at a time: a child of one test that is
+    /// still alive shares the pages another test looks at.
+    static FORKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Whether every page of `lo..hi` is present and mapped by this process
+    /// alone (`/proc/self/pagemap` bits 63 and 56); the first page that is
+    /// not, otherwise.
+    fn first_shared_or_absent(lo: usize, hi: usize) -> Option<usize> {
+        use std::os::unix::fs::FileExt;
+        let ps = crate::device::page_size();
+        let pagemap = std::fs::File::open("/proc/self/pagemap").unwrap();
+        let mut entry = [0u8; 8];
+        (lo / ps..hi.div_ceil(ps)).map(|p| p * ps).find(|&addr| {
+            pagemap
+                .read_exact_at(&mut entry, (addr / ps * 8) as u64)
+                .unwrap();
+            let e = u64::from_ne_bytes(entry);
+            e & (1 << 63) == 0 || e & (1 << 56) == 0
+        })
+    }
+
+    #[test]
+    fn the_parent_owns_its_stack_heap_and_data_while_the_child_lives() {
+        let _one = FORKING.lock().unwrap();
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let own = own().unwrap();
+        match fork().unwrap() {
+            Forked::Child => {
+                // The child keeps every page it shares alive until the
+                // parent has looked, then leaves (async-signal-safe only).
+                let mut b = 0u8;
+                // SAFETY: reads one byte into `b`, then leaves at once.
+                unsafe {
+                    libc::read(fds[0], std::ptr::addr_of_mut!(b).cast(), 1);
+                    libc::_exit(0);
+                }
+            }
+            Forked::Parent(pid) => {
+                // SAFETY: sbrk(0) only reads the current break.
+                let brk = unsafe { libc::sbrk(0) } as usize;
+                let mut ranges = vec![own.stack];
+                ranges.extend(own.heap_start.map(|h| (h, brk)));
+                ranges.extend_from_slice(&own.data[..own.ndata]);
+                let shared: Vec<_> = ranges
+                    .iter()
+                    .filter_map(|&(lo, hi)| first_shared_or_absent(lo, hi).map(|a| (lo, hi, a)))
+                    .collect();
+                let mut status = 0;
+                // SAFETY: ends the child and reaps it; the descriptors are
+                // this test's own.
+                unsafe {
+                    libc::write(fds[1], b"x".as_ptr().cast(), 1);
+                    libc::waitpid(pid, &mut status, 0);
+                    libc::close(fds[0]);
+                    libc::close(fds[1]);
+                }
+                assert!(
+                    shared.is_empty(),
+                    "pages shared with the child or absent (range, first page): {shared:x?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn fork_child_and_parent_both_run() {
+        let _one = FORKING.lock().unwrap();
         match fork().unwrap() {
             // SAFETY: the child leaves at once (async-signal-safe only).
             Forked::Child => unsafe { libc::_exit(7) },
