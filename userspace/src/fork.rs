@@ -16,9 +16,10 @@
 //! check failing at one stack offset of 256).
 //!
 //! So right after `fork()`, before returning, each process asks the kernel
-//! to make its main stack, its `brk` heap and the executable's data
-//! writable (`MADV_POPULATE_WRITE`, which breaks copy on write from inside
-//! the kernel): the code that follows takes no write fault on them. Large
+//! to make its main stack, its `brk` heap, the executable's data and the
+//! main thread's TLS block writable (`MADV_POPULATE_WRITE`, which breaks
+//! copy on write from inside the kernel): the code that follows takes no
+//! write fault on them. Large
 //! anonymous allocations and every mapping of `/dev/mapdrv` are left alone
 //! (the device mappings are shared, and their residency is what the tests
 //! look at).
@@ -33,7 +34,7 @@ const MADV_POPULATE_WRITE: libc::c_int = 23;
 /// frames the code after `fork()` calls.
 const STACK_BELOW: usize = 64 * 1024;
 
-/// At most this many ranges of the executable's data are kept.
+/// At most this many ranges of data (and TLS) are kept.
 const MAX_DATA: usize = 4;
 
 /// The process's own memory that compiled code stores to without asking,
@@ -44,7 +45,8 @@ struct Own {
     stack: (usize, usize),
     /// Where the `brk` heap starts (its end is `sbrk(0)` at the fork).
     heap_start: Option<usize>,
-    /// The executable's writable data and the bss right after it.
+    /// The executable's writable data, the bss right after it, and the
+    /// mapping that holds the main thread's TLS block.
     data: [(usize, usize); MAX_DATA],
     ndata: usize,
 }
@@ -109,13 +111,20 @@ fn own() -> io::Result<Own> {
 fn parse_own() -> io::Result<Own> {
     let maps = std::fs::read_to_string("/proc/self/maps")?;
     let exe = std::fs::read_link("/proc/self/exe")?;
-    parse_maps(&maps, &exe.to_string_lossy())
+    parse_maps(&maps, &exe.to_string_lossy(), tls_address())
         .ok_or_else(|| io::Error::other("/proc/self/maps has no [stack]"))
 }
 
+/// An address in the calling thread's static TLS block: for the main
+/// thread of a static executable, an anonymous mapping of its own.
+fn tls_address() -> usize {
+    thread_local!(static HERE: u8 = const { 0 });
+    HERE.with(|h| std::ptr::addr_of!(*h) as usize)
+}
+
 /// The ranges of [`Own`] in `/proc/self/maps` text; `exe` is the path of
-/// the running executable.
-fn parse_maps(maps: &str, exe: &str) -> Option<Own> {
+/// the running executable, `tls` an address in the main thread's TLS.
+fn parse_maps(maps: &str, exe: &str, tls: usize) -> Option<Own> {
     let mut own = Own::default();
     let mut stack = None;
     // The end of the executable's last writable mapping: the bss follows.
@@ -136,7 +145,8 @@ fn parse_maps(maps: &str, exe: &str) -> Option<Own> {
         if perms != "rw-p" {
             continue;
         }
-        let is_data = path == exe || (path.is_empty() && data_end == Some(lo));
+        let is_data =
+            path == exe || (path.is_empty() && (data_end == Some(lo) || (lo..hi).contains(&tls)));
         match path {
             "[stack]" => stack = Some((lo, hi)),
             "[heap]" => own.heap_start = Some(lo),
@@ -192,25 +202,27 @@ mod tests {
 00600000-00610000 rw-p 00200000 fe:01 123 /usr/bin/maptest
 00610000-00620000 rw-p 00000000 00:00 0
 01000000-01100000 rw-p 00000000 00:00 0                                  [heap]
-7f0000000000-7f0000100000 rw-p 00000000 00:00 0
+7f0000000000-7f0000002000 rw-p 00000000 00:00 0
+7f0000010000-7f0000100000 rw-p 00000000 00:00 0
 7f0000100000-7f0000101000 rw-s 00000000 00:06 77 /dev/mapdrv
 7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
 ";
 
     #[test]
     fn finds_stack_heap_data_and_bss_only() {
-        let own = parse_maps(MAPS, "/usr/bin/maptest").unwrap();
+        let own = parse_maps(MAPS, "/usr/bin/maptest", 0x7f00_0000_0010).unwrap();
         assert_eq!(own.stack, (0x7ffd_0000_0000, 0x7ffd_0002_1000));
         assert_eq!(own.heap_start, Some(0x0100_0000));
-        assert_eq!(own.ndata, 2);
+        assert_eq!(own.ndata, 3);
         assert_eq!(own.data[0], (0x0060_0000, 0x0061_0000));
         assert_eq!(own.data[1], (0x0061_0000, 0x0062_0000));
+        assert_eq!(own.data[2], (0x7f00_0000_0000, 0x7f00_0000_2000));
     }
 
     #[test]
     fn no_stack_is_none() {
         assert_eq!(
-            parse_maps("01000000-01100000 rw-p 0 0 0 [heap]\n", "x"),
+            parse_maps("01000000-01100000 rw-p 0 0 0 [heap]\n", "x", 0),
             None
         );
     }
