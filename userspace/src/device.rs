@@ -419,9 +419,13 @@ pub fn pipe() -> Result<(File, File), String> {
 pub struct Child(pub libc::pid_t);
 
 impl Child {
-    /// The caller must be single-threaded (`maptest` is).
-    pub fn spawn(f: impl FnOnce() -> i32) -> Result<Child, String> {
-        match crate::fork::fork().map_err(|e| format!("fork: {e}"))? {
+    /// # Safety
+    ///
+    /// As for [`crate::fork::fork`]: the process has one thread (`maptest`
+    /// starts none), or `f` calls only async-signal-safe functions.
+    pub unsafe fn spawn(f: impl FnOnce() -> i32) -> Result<Child, String> {
+        // SAFETY: the caller's contract is `fork`'s.
+        match unsafe { crate::fork::fork() }.map_err(|e| format!("fork: {e}"))? {
             crate::fork::Forked::Child => {
                 let code = f();
                 // SAFETY: leave without destructors (the parent owns them).

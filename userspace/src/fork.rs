@@ -58,11 +58,18 @@ pub enum Forked {
 }
 
 /// `fork()`, after which both processes have made their own memory
-/// writable (see the module doc). The caller must be single-threaded.
-pub fn fork() -> io::Result<Forked> {
+/// writable (see the module doc).
+///
+/// # Safety
+///
+/// The calling process has one thread, or the child calls nothing but
+/// async-signal-safe functions until it `_exit`s (POSIX: the child of a
+/// multi-threaded process may find any lock held by a thread it does not
+/// have). In the child this function itself calls only `madvise`,
+/// `sbrk(0)` and `sysconf`, which take no lock.
+pub unsafe fn fork() -> io::Result<Forked> {
     let own = own()?;
-    // SAFETY: the callers are single-threaded (each says so), so the child
-    // holds no lock another thread owns.
+    // SAFETY: the caller's contract above is `fork()`'s own.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(io::Error::last_os_error());
@@ -255,7 +262,9 @@ mod tests {
         // SAFETY: `fds` has room for the two descriptors.
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         let own = own().unwrap();
-        match fork().unwrap() {
+        // SAFETY: the child (of the multi-threaded test harness) calls only
+        // `read` and `_exit`.
+        match unsafe { fork() }.unwrap() {
             Forked::Child => {
                 // The child keeps every page it shares alive until the
                 // parent has looked, then leaves (async-signal-safe only).
@@ -296,7 +305,9 @@ mod tests {
     #[test]
     fn fork_child_and_parent_both_run() {
         let _one = FORKING.lock().unwrap();
-        match fork().unwrap() {
+        // SAFETY: the child (of the multi-threaded test harness) calls only
+        // `_exit`.
+        match unsafe { fork() }.unwrap() {
             // SAFETY: the child leaves at once (async-signal-safe only).
             Forked::Child => unsafe { libc::_exit(7) },
             Forked::Parent(pid) => {

@@ -371,14 +371,16 @@ const CHECKS: &[Check] = &[
         shows_pattern(&m, 0, mm.size, 0, "before fork")?;
         let (rd, wr) = pipe()?;
         let last = mm.size - 1;
-        let child = Child::spawn(|| {
+        let in_child = || {
             let mut b = [0u8; 1];
             if (&rd).read_exact(&mut b).is_err() || m.get(0) != !pattern(0) {
                 return 3;
             }
             m.set(last, !pattern(last));
             0
-        })?;
+        };
+        // SAFETY: `maptest` is single-threaded (it starts no thread).
+        let child = unsafe { Child::spawn(in_child) }?;
         drop(rd);
         // Before the child touches anything: copied entries or none.
         let copied = if mm.mode == MapMode::Fault { 1 } else { 2 };
@@ -399,7 +401,8 @@ const CHECKS: &[Check] = &[
         shows_pattern(&m, 0, mm.size, 0, "before fork")?;
         madvise_ok(&m, mm.size, libc::MADV_DONTFORK, "MADV_DONTFORK")?;
         let (addr, size) = (m.addr(), mm.size);
-        let child = Child::spawn(|| i32::from(any_mapped(addr, size)))?;
+        // SAFETY: `maptest` is single-threaded (it starts no thread).
+        let child = unsafe { Child::spawn(|| i32::from(any_mapped(addr, size))) }?;
         child.succeeded("the child has no mapping there")?;
         mm.mapped(1)?;
         mm.live_is(1)?;
@@ -519,14 +522,16 @@ const CHECKS: &[Check] = &[
         // SAFETY: getpid has no preconditions.
         let parent = unsafe { libc::getpid() };
         let (addr, size) = (m.addr(), mm.size);
-        let child = Child::spawn(|| {
+        let in_child = || {
             let mut b = vec![0u8; size];
             let local = libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: size };
             let remote = libc::iovec { iov_base: addr as *mut _, iov_len: size };
             // SAFETY: one local buffer of `size` bytes, one remote range.
             let n = unsafe { libc::process_vm_readv(parent, &local, 1, &remote, 1, 0) };
             i32::from(n != size as isize || (0..size).any(|i| b[i] != pattern(i)))
-        })?;
+        };
+        // SAFETY: `maptest` is single-threaded (it starts no thread).
+        let child = unsafe { Child::spawn(in_child) }?;
         child.succeeded("the child read the parent's mapping")
     }),
     ("read() of another file into the mapping lands in the buffer; write() from it copies the buffer", |mm| {
@@ -564,7 +569,7 @@ const CHECKS: &[Check] = &[
         let (rd, wr) = pipe()?;
         let m = mm.map(RW, libc::MAP_SHARED)?;
         let (addr, size) = (m.addr(), mm.size);
-        let child = Child::spawn(|| {
+        let in_child = || {
             let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
             // SAFETY: raises our own core limit.
             unsafe { libc::setrlimit(libc::RLIMIT_CORE, &unlimited) };
@@ -576,7 +581,9 @@ const CHECKS: &[Check] = &[
             drop(rd);
             // SAFETY: ends the child with SIGABRT, which dumps core.
             unsafe { libc::abort() }
-        })?;
+        };
+        // SAFETY: `maptest` is single-threaded (it starts no thread).
+        let child = unsafe { Child::spawn(in_child) }?;
         drop(wr);
         drop(m);
         let pid = child.0;

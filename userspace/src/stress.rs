@@ -209,9 +209,10 @@ impl Worker<'_> {
     /// checks page `p`'s slot.
     fn child_checks(&mut self, p: usize) {
         let (want, off, size, dev) = (self.want(p), self.off(p), self.size, self.dev);
-        // The stress workers are single-threaded processes; the child only
-        // maps, compares and `_exit`s.
-        let pid = match crate::fork::fork() {
+        // SAFETY: the stress workers are single-threaded processes (forked
+        // from single-threaded `maptest`); the child only maps, compares and
+        // `_exit`s.
+        let pid = match unsafe { crate::fork::fork() } {
             Ok(crate::fork::Forked::Parent(pid)) => pid,
             Ok(crate::fork::Forked::Child) => 0,
             Err(_) => -1,
@@ -316,8 +317,8 @@ fn spawn(
     }
     let mut pids = Vec::new();
     for w in 0..procs {
-        // Single-threaded; the child runs `worker` and `_exit`s.
-        let pid = match crate::fork::fork()? {
+        // SAFETY: `maptest` is single-threaded (it starts no thread).
+        let pid = match unsafe { crate::fork::fork() }? {
             crate::fork::Forked::Parent(pid) => pid,
             crate::fork::Forked::Child => 0,
         };

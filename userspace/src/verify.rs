@@ -105,10 +105,9 @@ pub(crate) fn io<E: Into<anyhow::Error>>(e: E) -> String {
 }
 
 /// Runs `child` in a forked process and returns its exit status (0 = ok).
-/// The child must not allocate locks held by other threads; `maptest` is
-/// single-threaded.
-pub(crate) fn in_child(child: impl FnOnce() -> i32) -> Result<i32, String> {
-    let status = device::Child::spawn(child)?.wait()?;
+fn in_child(child: impl FnOnce() -> i32) -> Result<i32, String> {
+    // SAFETY: `maptest` is single-threaded (it starts no thread).
+    let status = unsafe { device::Child::spawn(child) }?.wait()?;
     if libc::WIFEXITED(status) {
         Ok(libc::WEXITSTATUS(status))
     } else {

@@ -754,9 +754,10 @@ impl Model {
     }
 
     fn fork(&mut self) -> Result<Done, String> {
-        // The fuzzer's child is single-threaded; the grandchild only reads
-        // its mappings and `_exit`s.
-        let pid = match crate::fork::fork().map_err(|e| format!("fork: {e}"))? {
+        // SAFETY: the fuzzer's child is single-threaded (forked from
+        // single-threaded `maptest`); the grandchild only reads its mappings
+        // and `_exit`s.
+        let pid = match unsafe { crate::fork::fork() }.map_err(|e| format!("fork: {e}"))? {
             crate::fork::Forked::Parent(pid) => pid,
             crate::fork::Forked::Child => {
                 let code = self.fork_child();

@@ -69,8 +69,8 @@ pub(super) fn replay(dev: &str, size: u64, ops: &[Op]) -> anyhow::Result<(Outcom
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
         return Err(io::Error::last_os_error().into());
     }
-    // Single-threaded; the child runs the ops and `_exit`s.
-    let pid = match crate::fork::fork() {
+    // SAFETY: `maptest` is single-threaded (it starts no thread).
+    let pid = match unsafe { crate::fork::fork() } {
         Ok(crate::fork::Forked::Parent(pid)) => pid,
         Ok(crate::fork::Forked::Child) => 0,
         Err(e) => {
