@@ -9,20 +9,20 @@
 //! restarted with the lazy flag state of its start but with the flag
 //! operands already overwritten, so the restarted `SETcc` reads wrong
 //! flags. rustc stores a spilled `bool` that way (`seto 0xd0(%rsp)` after
-//! `neg`, in `Checks::check`): when that stack slot was the first store to
-//! its page after a fork, `maptest verify` recorded a passed check as failed
-//! (README, "Known problems"; `tests/repro/qemu-setcc-fault.c` shows the
-//! emulator's bug on its own, `tests/repro/verify-stack-offsets.sh` the
-//! check failing at one stack offset of 256).
+//! `neg`, in `Checks::table` with `Checks::check` inlined): when that stack
+//! slot was the first store to its page after a fork, `maptest verify`
+//! recorded a passed check as failed (`docs/qemu-setcc-fork.md`;
+//! `tests/repro/qemu-setcc-fault.c` shows the emulator's bug on its own,
+//! `tests/repro/verify-stack-offsets.sh` the check failing at one stack
+//! offset of 256).
 //!
 //! So right after `fork()`, before returning, each process asks the kernel
 //! to make its main stack, its `brk` heap, the executable's data and the
 //! main thread's TLS block writable (`MADV_POPULATE_WRITE`, which breaks
 //! copy on write from inside the kernel): the code that follows takes no
-//! write fault on them. Large
-//! anonymous allocations and every mapping of `/dev/mapdrv` are left alone
-//! (the device mappings are shared, and their residency is what the tests
-//! look at).
+//! write fault on them. Large anonymous allocations and every mapping of
+//! `/dev/mapdrv` are left alone (the device mappings are shared, and their
+//! residency is what the tests look at).
 
 use std::io;
 use std::sync::OnceLock;
@@ -100,13 +100,12 @@ pub unsafe fn fork() -> io::Result<Forked> {
 fn own() -> io::Result<Own> {
     static OWN: OnceLock<Own> = OnceLock::new();
     if let Some(o) = OWN.get() {
-        // The stack may have grown below the mapping first parsed; then the
-        // ranges are read again (not kept: a deeper caller is rare).
+        // Within `STACK_BELOW` of the parsed stack's bottom, the stack may
+        // have grown below it: the ranges are read again (not kept: a
+        // caller that deep is rare).
         let here = 0u8;
         let sp = std::ptr::addr_of!(here) as usize;
-        if !(o.stack.0 + STACK_BELOW..o.stack.1).contains(&sp)
-            && (o.stack.0..o.stack.1).contains(&sp)
-        {
+        if (o.stack.0..o.stack.0 + STACK_BELOW).contains(&sp) {
             return parse_own();
         }
         return Ok(*o);
